@@ -1,0 +1,61 @@
+import { type App, Tags, Validations } from 'aws-cdk-lib';
+import cdkNag from 'cdk-nag';
+import type { ShopConfig } from './config.ts';
+import { applySuppressions } from './nag.ts';
+import { DataStack } from './stacks/data-stack.ts';
+import { DatabaseStack } from './stacks/database-stack.ts';
+import { EventsStack } from './stacks/events-stack.ts';
+import { ObservabilityStack } from './stacks/observability-stack.ts';
+import { ServicesStack } from './stacks/services-stack.ts';
+
+export interface Shop {
+  readonly data: DataStack;
+  readonly database: DatabaseStack;
+  readonly events: EventsStack;
+  readonly services: ServicesStack;
+  readonly observability: ObservabilityStack;
+}
+
+/**
+ * Adds the shop's stacks to `app` for one target and stage, with cdk-nag's AWS Solutions checks
+ * over all of them. Stack names are `Shop-<stage>-<Part>`.
+ */
+export function buildShop(app: App, config: ShopConfig): Shop {
+  const name = (part: string) => `${config.prefix}-${part}`;
+  const description = (what: string) => `Serverless shop (${config.stage}, target ${config.target}): ${what}`;
+  const data = new DataStack(app, name('Data'), {
+    config,
+    description: description('DynamoDB tables and S3 lake'),
+  });
+  const database = new DatabaseStack(app, name('Database'), {
+    config,
+    description: description('PostgreSQL'),
+  });
+  const events = new EventsStack(app, name('Events'), {
+    config,
+    description: description('EventBridge bus'),
+  });
+  const services = new ServicesStack(app, name('Services'), {
+    config,
+    data,
+    database,
+    events,
+    description: description('REST API and functions'),
+  });
+  const observability = new ObservabilityStack(app, name('Observability'), {
+    config,
+    data,
+    database,
+    events,
+    services,
+    description: description('dashboard and alarms'),
+  });
+  const shop = { data, database, events, services, observability };
+
+  Tags.of(app).add('project', 'serverless-shop');
+  Tags.of(app).add('stage', config.stage);
+  Tags.of(app).add('target', config.target);
+  applySuppressions(shop, config);
+  Validations.of(app).addPlugins(new cdkNag.AwsSolutionsChecks(app, { verbose: true }));
+  return shop;
+}

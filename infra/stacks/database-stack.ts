@@ -1,0 +1,200 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import {
+  CfnParameter,
+  CustomResource,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import type { Construct } from 'constructs';
+import type { ShopConfig } from '../config.ts';
+import { PROJECT_ROOT, ServiceFunction, type ServiceFunctionProps } from '../constructs/service-function.ts';
+
+export interface DatabaseStackProps extends StackProps {
+  readonly config: ShopConfig;
+}
+
+/** Migrations, relative to the repository root; shipped inside the migration function's bundle. */
+export const MIGRATIONS_DIR = 'shared/db/migrations';
+
+/** Name of the CloudFormation parameter that carries the Postgres URL where RDS is not deployed. */
+export const DATABASE_URL_PARAMETER = 'DatabaseUrl';
+
+/** Network placement a function needs to reach the database (empty where there is no VPC). */
+export type DatabaseNetworking = Pick<ServiceFunctionProps, 'vpc' | 'vpcSubnets' | 'securityGroups'>;
+
+/**
+ * The strongly consistent side of the shop: PostgreSQL.
+ *
+ * - `target=aws`: a VPC without NAT (isolated subnets, gateway endpoints for DynamoDB and S3, an
+ *   interface endpoint for Secrets Manager), RDS PostgreSQL 18 with generated credentials in Secrets
+ *   Manager, storage encrypted, IAM auth on; Multi-AZ, deletion protection and rotation in `prod`.
+ * - `target=localstack|local`: RDS is not available, so functions read the connection URL from the
+ *   `DatabaseUrl` stack parameter (the local cloud fills it in; LocalStack users pass it).
+ *
+ * Either way a custom resource runs the project's migrations on every deploy that changes them.
+ */
+export class DatabaseStack extends Stack {
+  readonly vpc?: ec2.Vpc;
+  readonly instance?: rds.DatabaseInstance;
+  /** Security group given to functions that talk to the database. */
+  readonly clientSecurityGroup?: ec2.SecurityGroup;
+  readonly migrations: CustomResource;
+  private readonly databaseUrlParameters = new Map<Stack, CfnParameter>();
+
+  constructor(scope: Construct, id: string, props: DatabaseStackProps) {
+    super(scope, id, props);
+    const { target, stage } = props.config;
+    const prod = stage === 'prod';
+
+    if (target === 'aws') {
+      this.vpc = new ec2.Vpc(this, 'Vpc', {
+        maxAzs: 2,
+        natGateways: 0,
+        subnetConfiguration: [
+          { name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
+        ],
+        gatewayEndpoints: {
+          DynamoDb: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB },
+          S3: { service: ec2.GatewayVpcEndpointAwsService.S3 },
+        },
+        flowLogs: {
+          rejected: {
+            destination: ec2.FlowLogDestination.toCloudWatchLogs(
+              new logs.LogGroup(this, 'FlowLogs', {
+                retention: logs.RetentionDays.ONE_MONTH,
+                removalPolicy: RemovalPolicy.DESTROY,
+              }),
+            ),
+            trafficType: ec2.FlowLogTrafficType.REJECT,
+          },
+        },
+      });
+      // Functions in isolated subnets reach these AWS APIs without a NAT gateway.
+      for (const [name, service] of [
+        ['SecretsManager', ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER],
+        ['EventBridge', ec2.InterfaceVpcEndpointAwsService.EVENTBRIDGE],
+      ] as const) {
+        const endpoint = this.vpc.addInterfaceEndpoint(name, { service });
+        Validations.of(endpoint).acknowledge({
+          id: 'AwsSolutions-EC23',
+          reason:
+            'The endpoint security group admits HTTPS from the VPC CIDR only (cdk-nag cannot resolve the CIDR token).',
+        });
+      }
+
+      this.clientSecurityGroup = new ec2.SecurityGroup(this, 'DatabaseClients', {
+        vpc: this.vpc,
+        description: 'Functions allowed to connect to the shop database',
+      });
+      const instanceIdentifier = `shop-${stage}`;
+      // Created here (not by RDS on first write) so it has a retention and no LogRetention custom resource is needed.
+      const postgresLogs = new logs.LogGroup(this, 'PostgresLogs', {
+        logGroupName: `/aws/rds/instance/${instanceIdentifier}/postgresql`,
+        retention: logs.RetentionDays.ONE_MONTH,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      this.instance = new rds.DatabaseInstance(this, 'Postgres', {
+        instanceIdentifier,
+        engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_18_3 }),
+        instanceType: ec2.InstanceType.of(
+          ec2.InstanceClass.T4G,
+          prod ? ec2.InstanceSize.MEDIUM : ec2.InstanceSize.MICRO,
+        ),
+        vpc: this.vpc,
+        vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+        credentials: rds.Credentials.fromGeneratedSecret('shop_admin'),
+        databaseName: 'shop',
+        port: 5432,
+        storageEncrypted: true,
+        storageType: rds.StorageType.GP3,
+        allocatedStorage: 20,
+        maxAllocatedStorage: prod ? 200 : 50,
+        multiAz: prod,
+        deletionProtection: prod,
+        removalPolicy: prod ? RemovalPolicy.SNAPSHOT : RemovalPolicy.DESTROY,
+        backupRetention: Duration.days(prod ? 14 : 1),
+        iamAuthentication: true,
+        cloudwatchLogsExports: ['postgresql'],
+        enablePerformanceInsights: prod,
+        parameters: { 'rds.force_ssl': '1' },
+      });
+      this.instance.node.addDependency(postgresLogs);
+      this.instance.connections.allowDefaultPortFrom(this.clientSecurityGroup, 'Shop functions');
+      if (prod) this.instance.addRotationSingleUser({ automaticallyAfter: Duration.days(30) });
+    }
+
+    const migrate = new ServiceFunction(this, 'Migrate', {
+      entry: 'functions/platform/migrate.ts',
+      service: 'platform',
+      description: 'Applies the shop database migrations (CloudFormation custom resource)',
+      timeout: Duration.minutes(5),
+      copyIntoBundle: [MIGRATIONS_DIR],
+      ...this.networking,
+    });
+    this.grantConnect(migrate);
+    this.migrations = new CustomResource(this, 'Migrations', {
+      serviceToken: migrate.functionArn,
+      resourceType: 'Custom::DatabaseMigrations',
+      // A new hash when a migration file changes makes CloudFormation send an Update: migrations run again.
+      properties: { MigrationsHash: hashMigrations() },
+    });
+    if (this.instance) this.migrations.node.addDependency(this.instance);
+  }
+
+  /** Subnets and security group a function needs to reach the database. */
+  get networking(): DatabaseNetworking {
+    if (!this.vpc || !this.clientSecurityGroup) return {};
+    return {
+      vpc: this.vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      securityGroups: [this.clientSecurityGroup],
+    };
+  }
+
+  /**
+   * Gives a function what it needs to open a connection: on AWS the secret's ARN (and read access to
+   * it) plus TLS settings; elsewhere `DATABASE_URL` from the stack parameter of the function's stack.
+   */
+  grantConnect(fn: lambda.Function): void {
+    if (this.instance?.secret) {
+      this.instance.secret.grantRead(fn);
+      fn.addEnvironment('DB_SECRET_ARN', this.instance.secret.secretArn);
+      fn.addEnvironment('DB_SSL', 'verify-full');
+      // Lambda's Node runtimes ship the RDS CA bundle here but do not load it unless asked.
+      fn.addEnvironment('NODE_EXTRA_CA_CERTS', '/var/runtime/ca-cert.pem');
+      return;
+    }
+    fn.addEnvironment('DATABASE_URL', this.databaseUrlParameter(Stack.of(fn)).valueAsString);
+  }
+
+  private databaseUrlParameter(stack: Stack): CfnParameter {
+    let parameter = this.databaseUrlParameters.get(stack);
+    if (!parameter) {
+      parameter = new CfnParameter(stack, DATABASE_URL_PARAMETER, {
+        type: 'String',
+        noEcho: true,
+        description: 'PostgreSQL connection URL (postgres://user:password@host:port/db) for functions',
+      });
+      this.databaseUrlParameters.set(stack, parameter);
+    }
+    return parameter;
+  }
+}
+
+function hashMigrations(): string {
+  const dir = path.join(PROJECT_ROOT, MIGRATIONS_DIR);
+  const hash = createHash('sha256');
+  for (const file of readdirSync(dir).sort()) {
+    hash.update(file).update(readFileSync(path.join(dir, file)));
+  }
+  return hash.digest('hex').slice(0, 16);
+}

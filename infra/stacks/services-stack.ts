@@ -1,0 +1,160 @@
+import { CfnParameter, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../shared/auth/jwt.ts';
+import type { ShopConfig } from '../config.ts';
+import { ServiceFunction } from '../constructs/service-function.ts';
+import type { DataStack } from './data-stack.ts';
+import type { DatabaseStack } from './database-stack.ts';
+import type { EventsStack } from './events-stack.ts';
+
+export interface ServicesStackProps extends StackProps {
+  readonly config: ShopConfig;
+  readonly data: DataStack;
+  readonly database: DatabaseStack;
+  readonly events: EventsStack;
+}
+
+/** Name of the stack parameter holding the public JWK that the JWT authorizer trusts (local, LocalStack). */
+export const JWT_PUBLIC_JWK_PARAMETER = 'JwtPublicJwk';
+
+/**
+ * The shop's REST API (API Gateway v1, proxy integrations) and its functions.
+ *
+ * Auth: on AWS a Cognito user-pool authorizer; on LocalStack and the local cloud (no Cognito there)
+ * a Lambda TOKEN authorizer verifying ES256 JWTs against the `JwtPublicJwk` parameter. Both give
+ * handlers the same claim names (`sub`, `cognito:groups`).
+ */
+export class ServicesStack extends Stack {
+  readonly api: apigw.RestApi;
+  readonly functions: ServiceFunction[] = [];
+  readonly authorizer: apigw.IAuthorizer;
+  readonly userPool?: cognito.UserPool;
+
+  constructor(scope: Construct, id: string, props: ServicesStackProps) {
+    super(scope, id, props);
+    const { config, data, database } = props;
+
+    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: logs.RetentionDays.ONE_MONTH });
+    this.api = new apigw.RestApi(this, 'Api', {
+      restApiName: `shop-${config.stage}`,
+      description: 'Serverless shop API',
+      cloudWatchRole: true,
+      endpointTypes: [apigw.EndpointType.REGIONAL],
+      deployOptions: {
+        stageName: 'v1',
+        tracingEnabled: true,
+        metricsEnabled: true,
+        loggingLevel: apigw.MethodLoggingLevel.ERROR,
+        accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
+        accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields(),
+        throttlingRateLimit: config.stage === 'prod' ? 500 : 100,
+        throttlingBurstLimit: config.stage === 'prod' ? 1000 : 200,
+      },
+    });
+
+    if (config.target === 'aws') {
+      this.userPool = new cognito.UserPool(this, 'Users', {
+        selfSignUpEnabled: false,
+        signInAliases: { email: true },
+        passwordPolicy: {
+          minLength: 12,
+          requireDigits: true,
+          requireLowercase: true,
+          requireUppercase: true,
+          requireSymbols: true,
+        },
+        mfa: cognito.Mfa.OPTIONAL,
+        mfaSecondFactor: { otp: true, sms: false },
+        accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
+        featurePlan: cognito.FeaturePlan.ESSENTIALS,
+      });
+      this.userPool.addClient('WebClient', { authFlows: { userSrp: true }, generateSecret: false });
+      new cognito.CfnUserPoolGroup(this, 'AdminGroup', {
+        userPoolId: this.userPool.userPoolId,
+        groupName: 'admin',
+        description: 'Shop administrators: catalog and inventory writes',
+      });
+      this.authorizer = new apigw.CognitoUserPoolsAuthorizer(this, 'Authorizer', {
+        cognitoUserPools: [this.userPool],
+      });
+    } else {
+      const publicJwk = new CfnParameter(this, JWT_PUBLIC_JWK_PARAMETER, {
+        type: 'String',
+        description: 'Public JWK (JSON) of the ES256 key that signs API tokens (npm run token)',
+      });
+      const authorizerFn = this.addFunction('JwtAuthorizer', {
+        entry: 'functions/platform/authorizer.ts',
+        description: 'Verifies bearer JWTs where Cognito is not available',
+        environment: {
+          JWT_PUBLIC_JWK: publicJwk.valueAsString,
+          JWT_ISSUER: LOCAL_ISSUER,
+          JWT_AUDIENCE: LOCAL_AUDIENCE,
+        },
+      });
+      this.authorizer = new apigw.TokenAuthorizer(this, 'Authorizer', {
+        handler: authorizerFn,
+        resultsCacheTtl: Duration.minutes(5),
+      });
+    }
+
+    // GET /health: public; checks DynamoDB, S3 and Postgres.
+    const health = this.addFunction('Health', {
+      entry: 'functions/platform/health.ts',
+      description: 'Reports whether DynamoDB, S3 and Postgres answer',
+      environment: { CATALOG_TABLE: data.catalogTable.tableName, LAKE_RAW_BUCKET: data.lake.raw.bucketName },
+      ...database.networking,
+    });
+    health.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:DescribeTable'],
+        resources: [data.catalogTable.tableArn],
+      }),
+    );
+    health.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [data.lake.raw.bucketArn] }),
+    );
+    database.grantConnect(health);
+    this.route('GET', '/health', health, { public: true });
+
+    // GET /me: the caller's identity as the handlers see it.
+    const me = this.addFunction('Me', {
+      entry: 'functions/platform/me.ts',
+      description: 'Echoes the authenticated caller',
+    });
+    this.route('GET', '/me', me);
+  }
+
+  /** Adds a function with the house defaults, owned by the `platform` service unless told otherwise. */
+  addFunction(
+    id: string,
+    props: Omit<ConstructorParameters<typeof ServiceFunction>[2], 'service'> & { service?: string },
+  ) {
+    const fn = new ServiceFunction(this, id, { service: 'platform', ...props });
+    this.functions.push(fn);
+    return fn;
+  }
+
+  /** Adds `METHOD path` with a Lambda proxy integration; protected by the authorizer unless `public`. */
+  route(method: string, path: string, fn: ServiceFunction, options: { public?: boolean } = {}): apigw.Method {
+    const resource = this.api.root.resourceForPath(path);
+    const created = resource.addMethod(method, new apigw.LambdaIntegration(fn, { proxy: true }), {
+      ...(options.public ? {} : { authorizer: this.authorizer }),
+      authorizationType: options.public ? apigw.AuthorizationType.NONE : this.authorizer.authorizationType,
+    });
+    if (options.public) {
+      const reason = `${method} ${path} is public by design.`;
+      Validations.of(created).acknowledge({ id: 'AwsSolutions-APIG4', reason });
+      Validations.of(created).acknowledge({ id: 'AwsSolutions-COG4', reason });
+    } else if (!this.userPool) {
+      Validations.of(created).acknowledge({
+        id: 'AwsSolutions-COG4',
+        reason: 'Cognito is not available on this target; the JWT Lambda authorizer protects the route.',
+      });
+    }
+    return created;
+  }
+}

@@ -1,0 +1,41 @@
+/** One problem with the request, named by its path (`body.priceCents`, `query.limit`, `header.Idempotency-Key`). */
+export interface ErrorDetail {
+  path: string;
+  message: string;
+}
+
+/**
+ * An error that becomes an HTTP response: `{"error": code, "message": message, "details"?: [...]}`.
+ *
+ * @example
+ * throw new HttpError(404, 'NOT_FOUND', `Product ${id} does not exist`);
+ */
+export class HttpError extends Error {
+  override name = 'HttpError';
+  readonly statusCode: number;
+  readonly code: string;
+  readonly details?: ErrorDetail[];
+
+  constructor(statusCode: number, code: string, message: string, details?: ErrorDetail[]) {
+    super(message);
+    this.statusCode = statusCode;
+    this.code = code;
+    this.details = details;
+  }
+
+  toBody(): Record<string, unknown> {
+    return {
+      error: this.code,
+      message: this.message,
+      ...(this.details?.length ? { details: this.details } : {}),
+    };
+  }
+}
+
+export const badRequest = (message: string, details?: ErrorDetail[]) =>
+  new HttpError(400, 'VALIDATION_FAILED', message, details);
+export const unauthorized = (message = 'A valid bearer token is required') =>
+  new HttpError(401, 'UNAUTHORIZED', message);
+export const forbidden = (message = 'This action needs the admin group') =>
+  new HttpError(403, 'FORBIDDEN', message);
+export const notFound = (message: string) => new HttpError(404, 'NOT_FOUND', message);

@@ -1,0 +1,44 @@
+import { readFileSync } from 'node:fs';
+import { App, type Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { readConfig, type Stage, type Target } from '../../infra/config.ts';
+import { buildShop, type Shop } from '../../infra/shop.ts';
+
+const cdkJson = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
+  context: Record<string, unknown>;
+};
+
+export interface Synthesized {
+  app: App;
+  shop: Shop;
+  template: (stack: Stack) => Template;
+}
+
+/**
+ * Builds the shop for a target and stage the way `cdk synth` does (cdk.json context, cdk-nag
+ * validation), but without bundling the functions, so tests stay fast and offline.
+ */
+export function synth(
+  target: Target = 'aws',
+  stage: Stage = 'dev',
+  extra: Record<string, unknown> = {},
+): Synthesized {
+  const app = new App({
+    context: { ...cdkJson.context, target, stage, 'aws:cdk:bundling-stacks': [], ...extra },
+  });
+  const shop = buildShop(app, readConfig(app));
+  app.synth();
+  const templates = new Map<Stack, Template>();
+  return {
+    app,
+    shop,
+    template: (stack) => {
+      let template = templates.get(stack);
+      if (!template) {
+        template = Template.fromStack(stack);
+        templates.set(stack, template);
+      }
+      return template;
+    },
+  };
+}
