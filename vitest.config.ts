@@ -12,8 +12,10 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['test/unit/**/*.test.ts', 'local/**/*.test.ts', 'shared/**/*.test.ts'],
+          include: ['test/unit/**/*.test.ts'],
           environment: 'node',
+          // Handlers under test log through Powertools: keep the output for failures only.
+          env: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_TRACE_ENABLED: 'false', POWERTOOLS_DEV: 'true' },
         },
       },
       {
