@@ -1,0 +1,134 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+/** One stack of a cloud assembly (`cdk.out`), with its template parsed. */
+export interface StackArtifact {
+  stackName: string;
+  template: CfnTemplate;
+  dependencies: string[];
+}
+
+export interface CfnTemplate {
+  Parameters?: Record<string, { Type: string; Default?: unknown; NoEcho?: boolean }>;
+  Conditions?: Record<string, unknown>;
+  Mappings?: Record<string, Record<string, Record<string, unknown>>>;
+  Resources: Record<string, CfnResource>;
+  Outputs?: Record<string, { Value: unknown; Export?: { Name: unknown }; Condition?: string }>;
+}
+
+export interface CfnResource {
+  Type: string;
+  Properties?: Record<string, unknown>;
+  DependsOn?: string | string[];
+  Condition?: string;
+  Metadata?: Record<string, unknown>;
+}
+
+interface Manifest {
+  artifacts: Record<
+    string,
+    { type: string; properties?: { templateFile?: string }; dependencies?: string[] }
+  >;
+}
+
+/** Reads the stacks of a cloud assembly in deployment order (dependencies first). */
+export function readAssembly(dir: string): StackArtifact[] {
+  const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
+  const stacks = new Map<string, StackArtifact>();
+  for (const [id, artifact] of Object.entries(manifest.artifacts)) {
+    if (artifact.type !== 'aws:cloudformation:stack' || !artifact.properties?.templateFile) continue;
+    const template = JSON.parse(
+      readFileSync(path.join(dir, artifact.properties.templateFile), 'utf8'),
+    ) as CfnTemplate;
+    stacks.set(id, { stackName: id, template, dependencies: artifact.dependencies ?? [] });
+  }
+  const ordered: StackArtifact[] = [];
+  const visiting = new Set<string>();
+  const visit = (id: string) => {
+    const stack = stacks.get(id);
+    if (!stack || ordered.includes(stack)) return;
+    if (visiting.has(id)) throw new Error(`Stacks depend on each other in a cycle through ${id}`);
+    visiting.add(id);
+    for (const dep of stack.dependencies) visit(dep);
+    ordered.push(stack);
+  };
+  for (const id of stacks.keys()) visit(id);
+  return ordered;
+}
+
+/** Inputs whose change means a new synth: the app, the code it bundles, and the lock file. */
+const SOURCES = ['infra', 'functions', 'shared', 'events', 'package-lock.json', 'cdk.json'];
+
+function sourceHash(root: string, context: Record<string, unknown>): string {
+  const hash = createHash('sha256').update(JSON.stringify(context));
+  const walk = (rel: string) => {
+    const abs = path.join(root, rel);
+    if (!existsSync(abs)) return;
+    const stat = statSync(abs);
+    if (stat.isDirectory()) {
+      for (const entry of readdirSync(abs).sort()) {
+        if (entry !== 'node_modules' && !entry.endsWith('.test.ts')) walk(path.join(rel, entry));
+      }
+    } else {
+      hash.update(rel).update(readFileSync(abs));
+    }
+  };
+  for (const source of SOURCES) walk(source);
+  return hash.digest('hex');
+}
+
+/**
+ * Synthesizes the CDK app into `outdir` exactly as `cdk synth` would (it runs the `app` command of
+ * cdk.json with CDK_OUTDIR and CDK_CONTEXT_JSON), unless the sources have not changed since the
+ * last synth into that directory.
+ */
+export async function synthesize(options: {
+  root: string;
+  outdir: string;
+  context: Record<string, unknown>;
+}): Promise<{ cached: boolean; durationMs: number }> {
+  const started = performance.now();
+  const { root, outdir } = options;
+  const cdkJson = JSON.parse(readFileSync(path.join(root, 'cdk.json'), 'utf8')) as {
+    app: string;
+    context?: Record<string, unknown>;
+  };
+  // What the cdk CLI adds by default: asset metadata tells where each function's bundle is.
+  const context = {
+    ...cdkJson.context,
+    'aws:cdk:enable-asset-metadata': true,
+    'aws:cdk:enable-path-metadata': true,
+    ...options.context,
+  };
+  const hash = sourceHash(root, context);
+  const marker = path.join(outdir, '.source-hash');
+  if (
+    existsSync(marker) &&
+    readFileSync(marker, 'utf8') === hash &&
+    existsSync(path.join(outdir, 'manifest.json'))
+  ) {
+    return { cached: true, durationMs: performance.now() - started };
+  }
+  const [command, ...args] = cdkJson.app.split(/\s+/) as [string, ...string[]];
+  const output: string[] = [];
+  const code = await new Promise<number>((resolve, reject) => {
+    const child = spawn(command === 'node' ? process.execPath : command, args, {
+      cwd: root,
+      env: { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify(context) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.on('data', (d: Buffer) => output.push(d.toString()));
+    child.stderr.on('data', (d: Buffer) => output.push(d.toString()));
+    child.on('error', reject);
+    child.on('close', (c) => resolve(c ?? 1));
+  });
+  if (code !== 0) {
+    throw new Error(
+      `Synth of the CDK app failed (exit ${code}):\n${output.join('').trim().split('\n').slice(-30).join('\n')}`,
+    );
+  }
+  writeFileSync(marker, hash);
+  return { cached: false, durationMs: performance.now() - started };
+}

@@ -1,0 +1,325 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { freePort, startAll } from '../emulators/index.ts';
+import { LocalEventBridge } from '../eventbridge/bus.ts';
+import { LambdaRuntime } from '../lambda/runtime.ts';
+import { readAssembly, synthesize } from './assembly.ts';
+import { type CustomResourceResponse, type Deployment, type DeployState, deployStacks } from './deploy.ts';
+import { ensureSigningKey, type SigningKey } from './signing-key.ts';
+
+export const REGION = 'us-east-1';
+export const ACCOUNT_ID = '000000000000';
+/** s3rver only accepts its own key pair; DynamoDB Local and the local bus accept any. */
+const CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+export interface LocalCloudOptions {
+  /** Repository root (cdk.json lives here). */
+  root: string;
+  /** Where state persists between runs. @default `<root>/.local` */
+  stateDir?: string;
+  /** Delete the state (tables, objects, database) first; the token signing key is kept. @default false */
+  fresh?: boolean;
+  /** Preferred API port; another free one is used when it is busy. @default 3000 */
+  apiPort?: number;
+  /** Use this Postgres instead of the embedded one. */
+  databaseUrl?: string;
+  /** Preferred emulator ports (0: any free one). @default the emulators' usual ports, or free ones when busy */
+  emulatorPorts?: { dynamodb?: number; s3?: number; postgres?: number };
+  /** @default 'dev' */
+  stage?: 'dev' | 'prod';
+  /** Receives every log line (functions, gateway, bus, deploy) as an object. */
+  log?: (entry: Record<string, unknown>) => void;
+}
+
+export interface LocalCloud {
+  apiUrl: string;
+  /** EventBridge API endpoint and the local control API (`/_local/...`). */
+  servicesUrl: string;
+  endpoints: { dynamodb: string; s3: string; eventbridge: string; databaseUrl: string };
+  signingKey: SigningKey;
+  runtime: LambdaRuntime;
+  bus: LocalEventBridge;
+  deployment: Deployment;
+  /** Milliseconds from the call to ready, and the parts of it. */
+  timings: Record<string, number>;
+  stop(): Promise<void>;
+}
+
+/** Written to `<stateDir>/endpoints.json` while the cloud runs, for `npm run invoke` and friends. */
+export interface EndpointsFile {
+  apiUrl: string;
+  servicesUrl: string;
+  pid: number;
+  functions: string[];
+}
+
+/**
+ * Starts the embedded local cloud: the emulators, a synth of the CDK app with `target=local`, and a
+ * deploy of that template onto them (tables, buckets, database migrations, functions, API routes,
+ * event rules). Resolves when the API answers.
+ *
+ * @example
+ * const cloud = await startLocalCloud({ root: process.cwd() });
+ * console.log(cloud.apiUrl); // http://127.0.0.1:3000
+ * await cloud.stop();
+ */
+export async function startLocalCloud(options: LocalCloudOptions): Promise<LocalCloud> {
+  const started = performance.now();
+  const timings: Record<string, number> = {};
+  const mark = (name: string, since: number) => {
+    timings[name] = Math.round(performance.now() - since);
+  };
+  const log = options.log ?? (() => {});
+  const stateDir = path.resolve(options.stateDir ?? path.join(options.root, '.local'));
+  const stage = options.stage ?? 'dev';
+  if (options.fresh) {
+    for (const part of ['dynamodb', 's3', 'postgres', 'state.json', 'dead-letters.jsonl']) {
+      rmSync(path.join(stateDir, part), { recursive: true, force: true });
+    }
+  }
+  mkdirSync(stateDir, { recursive: true });
+  const assemblyDir = path.join(stateDir, 'cdk.out');
+
+  const stoppers: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stoppers.reverse()) await stop().catch(() => {});
+    stoppers.length = 0;
+  };
+
+  try {
+    const t0 = performance.now();
+    const [emulators, , signingKey] = await Promise.all([
+      startAll({ stateDir, databaseUrl: options.databaseUrl, ports: options.emulatorPorts }).then((e) => {
+        mark('emulators', t0);
+        return e;
+      }),
+      synthesize({ root: options.root, outdir: assemblyDir, context: { target: 'local', stage } }).then(
+        (s) => {
+          mark(s.cached ? 'synth (cached)' : 'synth', t0);
+          return s;
+        },
+      ),
+      ensureSigningKey(path.join(stateDir, 'keys')),
+    ]);
+    stoppers.push(() => emulators.stop());
+
+    const servicesServer = await listen(createServer(), 0);
+    stoppers.push(() => close(servicesServer));
+    const servicesUrl = `http://127.0.0.1:${(servicesServer.address() as AddressInfo).port}`;
+    const endpoints = {
+      dynamodb: emulators.dynamodb.endpoint,
+      s3: emulators.s3.endpoint,
+      eventbridge: servicesUrl,
+      databaseUrl: emulators.postgres.url,
+    };
+
+    const runtime = new LambdaRuntime({
+      // What LocalStack gives its Lambdas too: endpoints and settings through the SDK's standard variables.
+      baseEnv: {
+        AWS_REGION: REGION,
+        AWS_DEFAULT_REGION: REGION,
+        AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+        AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+        AWS_ENDPOINT_URL_S3: endpoints.s3,
+        AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.eventbridge,
+        AWS_S3_FORCE_PATH_STYLE: 'true',
+        // s3rver corrupts streamed uploads that carry the SDK's default checksums.
+        AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+        AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+        // There is no X-Ray daemon locally.
+        POWERTOOLS_TRACE_ENABLED: 'false',
+        AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR',
+      },
+      log,
+    });
+    stoppers.push(() => runtime.stop());
+
+    const bus = new LocalEventBridge({
+      region: REGION,
+      accountId: ACCOUNT_ID,
+      deadLetterFile: path.join(stateDir, 'dead-letters.jsonl'),
+      log,
+      invoke: async (targetArn, payload) => {
+        const fn = runtime.get(targetArn);
+        if (!fn) throw new Error(`target ${targetArn} is not a local function`);
+        const result = await fn.invoke(payload);
+        if (!result.ok) throw new Error(`${result.error.errorType}: ${result.error.errorMessage}`);
+      },
+    });
+    stoppers.push(() => bus.idle());
+
+    const pendingResponses = new Map<string, (response: CustomResourceResponse) => void>();
+    const statePath = path.join(stateDir, 'state.json');
+    const state: DeployState = existsSync(statePath)
+      ? (JSON.parse(readFileSync(statePath, 'utf8')) as DeployState)
+      : { customResources: {} };
+
+    // Serve the EventBridge API and the control API (custom resources answer there) before deploying.
+    const routes: () => string[] = () => [];
+    servicesServer.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      if (req.headers['x-amz-target']) {
+        void bus.handleHttp(req, res);
+        return;
+      }
+      void control(req, res, { runtime, bus, pendingResponses, routes: () => routes() });
+    });
+
+    const t1 = performance.now();
+    const deployment = await deployStacks(readAssembly(assemblyDir), {
+      region: REGION,
+      accountId: ACCOUNT_ID,
+      assemblyDir,
+      dynamodb: new DynamoDBClient({
+        region: REGION,
+        endpoint: endpoints.dynamodb,
+        credentials: CREDENTIALS,
+      }),
+      s3: new S3Client({
+        region: REGION,
+        endpoint: endpoints.s3,
+        credentials: CREDENTIALS,
+        forcePathStyle: true,
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+      }),
+      runtime,
+      bus,
+      parameters: { DatabaseUrl: endpoints.databaseUrl, JwtPublicJwk: JSON.stringify(signingKey.publicJwk) },
+      state,
+      warn: (line) => log({ level: 'WARN', source: 'deploy', message: line }),
+      runCustomResource: async (functionArn, request) => {
+        const token = randomUUID();
+        const response = new Promise<CustomResourceResponse>((resolve) =>
+          pendingResponses.set(token, resolve),
+        );
+        const fn = runtime.get(functionArn);
+        const result = await fn?.invoke({
+          ...request,
+          ResponseURL: `${servicesUrl}/_local/cfn-response/${token}`,
+        });
+        if (!result?.ok) {
+          pendingResponses.delete(token);
+          throw new Error(
+            `custom resource function failed: ${result ? result.error.errorMessage : 'not found'}`,
+          );
+        }
+        const answered = await Promise.race([
+          response,
+          new Promise<undefined>((r) => setTimeout(r, 1000, undefined)),
+        ]);
+        pendingResponses.delete(token);
+        if (!answered) throw new Error('custom resource function returned without answering its ResponseURL');
+        return answered;
+      },
+    });
+    writeFileSync(statePath, JSON.stringify(state, null, 2));
+    mark('deploy', t1);
+
+    const api = deployment.apis[0];
+    if (!api) throw new Error('The template has no API Gateway REST API to serve');
+    if (deployment.apis.length > 1)
+      log({ level: 'WARN', message: 'more than one REST API; serving the first' });
+
+    const apiServer = createServer((req, res) => void api.handle(req, res));
+    // Port 0 asks the OS for any free port (tests); otherwise the preferred one, or another when busy.
+    await listen(apiServer, options.apiPort === 0 ? 0 : await freePort(options.apiPort ?? 3000));
+    stoppers.push(() => close(apiServer));
+    const apiUrl = `http://127.0.0.1:${(apiServer.address() as AddressInfo).port}`;
+
+    const endpointsFile: EndpointsFile = {
+      apiUrl,
+      servicesUrl,
+      pid: process.pid,
+      functions: runtime.list().map((f) => f.name),
+    };
+    writeFileSync(path.join(stateDir, 'endpoints.json'), JSON.stringify(endpointsFile, null, 2));
+    stoppers.push(async () => rmSync(path.join(stateDir, 'endpoints.json'), { force: true }));
+    mark('total', started);
+
+    return { apiUrl, servicesUrl, endpoints, signingKey, runtime, bus, deployment, timings, stop: stopAll };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+/** The local control API: what the AWS console or CLI would do, for the local cloud only. */
+async function control(
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: {
+    runtime: LambdaRuntime;
+    bus: LocalEventBridge;
+    pendingResponses: Map<string, (response: CustomResourceResponse) => void>;
+    routes: () => string[];
+  },
+): Promise<void> {
+  const reply = (status: number, body: unknown) => {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  };
+  try {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const body = await new Promise<string>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => resolve(Buffer.concat(chunks).toString()));
+      req.on('error', reject);
+    });
+    const parts = url.pathname.split('/').filter(Boolean);
+    if (parts[0] !== '_local') return reply(404, { message: 'Not Found' });
+    const [, resource, id, action] = parts;
+    if (req.method === 'PUT' && resource === 'cfn-response' && id) {
+      ctx.pendingResponses.get(id)?.(JSON.parse(body) as CustomResourceResponse);
+      return reply(200, {});
+    }
+    if (req.method === 'GET' && resource === 'functions' && !id) {
+      return reply(
+        200,
+        // What `aws lambda get-function-configuration` tells, plus the local worker statistics.
+        ctx.runtime.list().map((f) => ({
+          name: f.name,
+          arn: f.arn,
+          environment: f.definition.environment,
+          timeoutSeconds: f.definition.timeoutSeconds,
+          memoryMB: f.definition.memoryMB,
+          ...f.stats(),
+        })),
+      );
+    }
+    if (req.method === 'POST' && resource === 'functions' && id && action === 'invoke') {
+      const fn = ctx.runtime.get(decodeURIComponent(id));
+      if (!fn) return reply(404, { message: `No function ${id}` });
+      return reply(200, await fn.invoke(body ? JSON.parse(body) : {}));
+    }
+    if (req.method === 'GET' && resource === 'dead-letters') return reply(200, ctx.bus.listDeadLetters());
+    if (req.method === 'GET' && resource === 'rules') return reply(200, ctx.bus.listRules());
+    if (req.method === 'GET' && resource === 'routes') return reply(200, ctx.routes());
+    if (req.method === 'POST' && resource === 'schedules' && id && action === 'run') {
+      await ctx.bus.runSchedule(decodeURIComponent(id));
+      return reply(202, { started: id });
+    }
+    return reply(404, { message: `No control route ${req.method} ${url.pathname}` });
+  } catch (error) {
+    return reply(400, { message: (error as Error).message });
+  }
+}
+
+function listen(server: Server, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+function close(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}

@@ -1,0 +1,532 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { stripTypeScriptTypes } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { type InvokeMessage, type LambdaError, MARK, type WorkerMessage } from './protocol.ts';
+
+/** A function as the local cloud deploys it, read from the synthesized template. */
+export interface FunctionDefinition {
+  /** The function name, e.g. `Shop-dev-Services-Health` (used in logs, errors and the default ARN). */
+  name: string;
+  /** Absolute directory holding the bundle (`cdk.out/asset.<hash>`); the worker's cwd and `LAMBDA_TASK_ROOT`. */
+  codeDir: string;
+  /** `file.export` or `dir/file.export.nested`, resolved like Lambda does (`''`, `.js`, `.mjs`, `.cjs`). */
+  handler: string;
+  /** The function's own variables from the template, already resolved. */
+  environment: Record<string, string>;
+  /** Enforced: the worker is killed when an invocation runs longer. */
+  timeoutSeconds: number;
+  /** `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`; the worker's V8 heap is capped at 90% of it. */
+  memoryMB: number;
+  /** Workers that may run at once (default 4); more invocations wait in a FIFO queue instead of throttling. */
+  maxConcurrency?: number;
+  /** Default `arn:aws:lambda:<AWS_REGION>:000000000000:function:<name>`. */
+  arn?: string;
+  /**
+   * The template's `Runtime` (default `nodejs24.x`). From `nodejs24.x` on, Lambda refuses callback-style
+   * handlers (`Runtime.CallbackHandlerDeprecated`); older runtimes get the callback and `context.done/succeed/fail`.
+   */
+  runtime?: string;
+}
+
+/**
+ * What an invocation returns: the handler's JSON result (`null` for undefined), or the error Lambda
+ * would report. `durationMs` is the run time as in Lambda's REPORT line (init and queueing excluded);
+ * `coldStart` says a new worker was started and initialised for this invocation.
+ */
+export type InvokeResult =
+  | { ok: true; payload: unknown; requestId: string; durationMs: number; coldStart: boolean }
+  | {
+      ok: false;
+      error: LambdaError;
+      requestId: string;
+      durationMs: number;
+      coldStart: boolean;
+      timedOut?: boolean;
+    };
+
+/** One log record: an application line (parsed JSON or `{ level, message }`) or a `platform.*` event. */
+export type LogLine = Record<string, unknown>;
+
+/** Options shared by every function of a {@link LambdaRuntime}. */
+export interface RuntimeOptions {
+  /** Supplied by the local cloud: `AWS_REGION`, credentials, `AWS_ENDPOINT_URL_*`... Wins over the function's own. */
+  baseEnv: Record<string, string>;
+  /** Receives every log line, tagged with `function` and `requestId`. Default: JSON lines on stdout. */
+  log?: (line: LogLine) => void;
+  /** Idle workers are killed after this long (default 5 minutes; 0 keeps them). */
+  idleTimeoutMs?: number;
+}
+
+export type { LambdaError };
+
+/** Lambda gives up on an init phase after 10 s. */
+const INIT_TIMEOUT_MS = 10_000;
+const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
+
+interface Job {
+  requestId: string;
+  event: string;
+  clientContext?: string;
+  resolve: (result: InvokeResult) => void;
+  reject: (error: Error) => void;
+  coldStart: boolean;
+  initDurationMs?: number;
+  startedAt: number;
+  timer?: NodeJS.Timeout;
+  /** The handler's answer, kept until both log pipes have delivered the invocation's output. */
+  result?: InvokeResult;
+  maxMemoryUsedMB?: number;
+  /** The result message plus the end markers on stdout and stderr. */
+  pending: number;
+  done: boolean;
+}
+
+interface Worker {
+  child: ChildProcess;
+  spawnedAt: number;
+  ready: boolean;
+  job?: Job;
+  timer?: NodeJS.Timeout;
+}
+
+/**
+ * One deployed function: a pool of worker processes (`child_process.fork`), each with only the
+ * function's environment, cwd = the bundle, one invocation at a time, init reused while warm.
+ *
+ * Reproduces Lambda's observable behaviour: cold and warm starts, the timeout (worker killed,
+ * `Sandbox.Timedout`, next call cold), handler errors (worker survives), crashes (`Runtime.ExitError`,
+ * fresh worker next time), init errors (retried on the next call) and bounded concurrency. Unlike Lambda,
+ * invocations beyond `maxConcurrency` wait in a FIFO queue rather than failing with a throttle error.
+ *
+ * @example
+ * const fn = new LocalFunction(
+ *   { name: 'Me', codeDir: '/abs/cdk.out/asset.abc', handler: 'index.handler', environment: {}, timeoutSeconds: 10, memoryMB: 256 },
+ *   { baseEnv: { AWS_REGION: 'eu-west-1' } },
+ * );
+ * const result = await fn.invoke({ requestContext: { authorizer: { sub: 'u1' } } });
+ * if (result.ok) console.log(result.payload);
+ * await fn.stop();
+ */
+export class LocalFunction {
+  /** As given, with `arn` filled in. */
+  readonly definition: FunctionDefinition;
+  readonly name: string;
+  readonly arn: string;
+  private readonly options: RuntimeOptions;
+  private readonly log: (line: LogLine) => void;
+  private readonly maxConcurrency: number;
+  private readonly pool = new Set<Worker>();
+  private readonly idle: Worker[] = [];
+  private readonly queue: Job[] = [];
+  /** Every process not yet exited, including killed ones, so stop() can wait for them. */
+  private readonly exits = new Set<Promise<unknown>>();
+  private coldStarts = 0;
+  private invocations = 0;
+  private stopped = false;
+
+  constructor(definition: FunctionDefinition, options: RuntimeOptions) {
+    this.name = definition.name;
+    this.arn =
+      definition.arn ??
+      `arn:aws:lambda:${options.baseEnv.AWS_REGION ?? 'us-east-1'}:000000000000:function:${definition.name}`;
+    this.definition = { ...definition, arn: this.arn };
+    this.options = options;
+    this.log = options.log ?? ((line) => process.stdout.write(`${JSON.stringify(line)}\n`));
+    this.maxConcurrency = Math.max(1, definition.maxConcurrency ?? 4);
+  }
+
+  /**
+   * Runs the handler with `event` (JSON-serialised, as Lambda does) on a free worker, starting one if
+   * needed, or waits in the queue. Resolves with the handler's result or Lambda's error, never rejects
+   * for a handler failure (only for an event that is not JSON-serialisable, or when stopped).
+   */
+  async invoke(
+    event: unknown,
+    options: { requestId?: string; clientContext?: unknown } = {},
+  ): Promise<InvokeResult> {
+    if (this.stopped) throw new Error(`${this.name}: the function has been stopped`);
+    const payload = JSON.stringify(event === undefined ? {} : event);
+    const clientContext =
+      options.clientContext === undefined ? undefined : JSON.stringify(options.clientContext);
+    this.invocations++;
+    return new Promise((resolve, reject) => {
+      this.queue.push({
+        requestId: options.requestId ?? randomUUID(),
+        event: payload,
+        clientContext,
+        resolve,
+        reject,
+        coldStart: false,
+        startedAt: 0,
+        pending: 3,
+        done: false,
+      });
+      this.pump();
+    });
+  }
+
+  /** Kills every worker (SIGKILL) and waits until each process has exited; pending invocations reject. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const stopped = new Error(`${this.name}: the function has been stopped`);
+    const jobs = [...this.queue.splice(0), ...[...this.pool].flatMap((w) => (w.job ? [w.job] : []))];
+    for (const job of jobs) {
+      job.done = true;
+      clearTimeout(job.timer);
+      job.reject(stopped);
+    }
+    for (const worker of [...this.pool]) this.kill(worker);
+    await Promise.all(this.exits);
+  }
+
+  /** Live workers, those running an invocation, invocations waiting, and counters since creation. */
+  stats(): { workers: number; busy: number; queued: number; coldStarts: number; invocations: number } {
+    const busy = [...this.pool].filter((w) => w.job).length;
+    return {
+      workers: this.pool.size,
+      busy,
+      queued: this.queue.length,
+      coldStarts: this.coldStarts,
+      invocations: this.invocations,
+    };
+  }
+
+  /** Hands queued invocations to idle workers, starting workers up to maxConcurrency. */
+  private pump(): void {
+    while (this.queue.length > 0) {
+      let worker = this.idle.pop(); // the most recently used, so the others can be reaped
+      if (worker) clearTimeout(worker.timer);
+      else if (this.pool.size < this.maxConcurrency) worker = this.spawn();
+      else return;
+      const job = this.queue.shift() as Job;
+      worker.job = job;
+      if (worker.ready) this.dispatch(worker, job);
+      else {
+        job.coldStart = true;
+        this.coldStarts++;
+      }
+    }
+  }
+
+  private spawn(): Worker {
+    const { name, codeDir, handler, memoryMB, runtime = 'nodejs24.x' } = this.definition;
+    const region = this.options.baseEnv.AWS_REGION;
+    const day = new Date().toISOString().slice(0, 10).replaceAll('-', '/');
+    const env = {
+      PATH: `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
+      LANG: 'en_US.UTF-8',
+      TZ: ':UTC',
+      ...this.definition.environment,
+      ...this.options.baseEnv,
+      ...(region ? { AWS_REGION: region, AWS_DEFAULT_REGION: region } : {}),
+      AWS_LAMBDA_FUNCTION_NAME: name,
+      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memoryMB),
+      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${name}`,
+      AWS_LAMBDA_LOG_STREAM_NAME: `${day}/[$LATEST]${randomBytes(16).toString('hex')}`,
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+      AWS_EXECUTION_ENV: `AWS_Lambda_${runtime}`,
+      LAMBDA_TASK_ROOT: codeDir,
+      _HANDLER: handler,
+    };
+    const child = fork(workerEntry(), [], {
+      cwd: codeDir,
+      env,
+      execArgv: [
+        '--disable-warning=ExperimentalWarning',
+        `--max-old-space-size=${Math.floor(memoryMB * 0.9)}`,
+      ],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      serialization: 'advanced',
+    });
+    const worker: Worker = { child, spawnedAt: performance.now(), ready: false };
+    this.pool.add(worker);
+    this.platform('platform.initStart', {
+      initializationType: 'on-demand',
+      phase: 'init',
+      runtime,
+      pid: child.pid,
+    });
+
+    // Gone = exited and the IPC channel drained (so a result sent just before exiting is not lost).
+    const exit = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.once('exit', (code, signal) => resolve([code, signal])),
+    );
+    const disconnected = new Promise((resolve) => child.once('disconnect', resolve));
+    Promise.all([exit, disconnected]).then(([[code, signal]]) => this.gone(worker, code, signal));
+    this.exits.add(exit);
+    exit.then(() => this.exits.delete(exit));
+
+    child.on('message', (message: WorkerMessage) => this.onMessage(worker, message));
+    child.on('error', (error) => {
+      this.emit({
+        timestamp: new Date().toISOString(),
+        level: 'ERROR',
+        message: `worker error: ${error.message}`,
+      });
+      this.kill(worker);
+    });
+    this.readLogs(worker, child.stdout as Readable, 'stdout');
+    this.readLogs(worker, child.stderr as Readable, 'stderr');
+    worker.timer = setTimeout(() => {
+      this.platform('platform.initReport', {
+        phase: 'init',
+        status: 'timeout',
+        metrics: { durationMs: INIT_TIMEOUT_MS },
+      });
+      this.kill(worker);
+      const job = worker.job;
+      if (job) {
+        const errorMessage = `Init timed out after ${(INIT_TIMEOUT_MS / 1000).toFixed(2)} seconds`;
+        this.settle(worker, job, this.failure(job, { errorType: 'Sandbox.Timedout', errorMessage }, true));
+      }
+    }, INIT_TIMEOUT_MS);
+    return worker;
+  }
+
+  private onMessage(worker: Worker, message: WorkerMessage): void {
+    const job = worker.job;
+    if (message.type === 'ready') {
+      clearTimeout(worker.timer);
+      worker.ready = true;
+      const durationMs = round(performance.now() - worker.spawnedAt);
+      this.platform('platform.initReport', { phase: 'init', status: 'success', metrics: { durationMs } });
+      if (job) {
+        job.initDurationMs = durationMs;
+        this.dispatch(worker, job);
+      }
+    } else if (message.type === 'initError') {
+      // Lambda resets the environment after a failed init and tries again on the next invocation.
+      clearTimeout(worker.timer);
+      const durationMs = round(performance.now() - worker.spawnedAt);
+      const { errorType } = message.error;
+      this.platform('platform.initReport', {
+        phase: 'init',
+        status: 'error',
+        errorType,
+        metrics: { durationMs },
+      });
+      this.kill(worker);
+      if (job) this.settle(worker, job, this.failure(job, message.error));
+    } else if (job && message.requestId === job.requestId) {
+      clearTimeout(job.timer);
+      job.maxMemoryUsedMB = message.maxMemoryUsedMB;
+      job.result = message.error
+        ? this.failure(job, message.error)
+        : { ...this.base(job), ok: true, payload: JSON.parse(message.payload ?? 'null') };
+      this.progress(worker, job);
+    }
+  }
+
+  private dispatch(worker: Worker, job: Job): void {
+    const timeoutMs = this.definition.timeoutSeconds * 1000;
+    job.startedAt = performance.now();
+    job.timer = setTimeout(() => {
+      this.kill(worker);
+      const errorMessage = `RequestId: ${job.requestId} Error: Task timed out after ${this.definition.timeoutSeconds.toFixed(2)} seconds`;
+      this.settle(worker, job, this.failure(job, { errorType: 'Sandbox.Timedout', errorMessage }, true));
+    }, timeoutMs);
+    this.platform('platform.start', { requestId: job.requestId, functionVersion: '$LATEST' }, job.requestId);
+    const message: InvokeMessage = {
+      type: 'invoke',
+      requestId: job.requestId,
+      event: job.event,
+      deadlineMs: Date.now() + timeoutMs,
+      invokedFunctionArn: this.arn,
+      clientContext: job.clientContext,
+      traceId: `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')};Sampled=0`,
+    };
+    worker.child.send(message);
+  }
+
+  /** The worker is gone (crashed, killed or stopped): fail its invocation unless it already answered. */
+  private gone(worker: Worker, code: number | null, signal: NodeJS.Signals | null): void {
+    this.retire(worker);
+    const job = worker.job;
+    if (job && !job.done) {
+      if (job.result) this.settle(worker, job, job.result);
+      else {
+        const reason = signal ? `signal: ${signal === 'SIGKILL' ? 'killed' : signal}` : `exit status ${code}`;
+        const errorMessage = `RequestId: ${job.requestId} Error: Runtime exited with error: ${reason}`;
+        this.settle(worker, job, this.failure(job, { errorType: 'Runtime.ExitError', errorMessage }));
+      }
+    }
+    this.pump();
+  }
+
+  /** One of the three things an invocation waits for (result, stdout end, stderr end) arrived. */
+  private progress(worker: Worker, job: Job): void {
+    if (--job.pending === 0 && job.result) this.settle(worker, job, job.result);
+  }
+
+  /** Answers the invocation once, and frees the worker for the next one (unless it was killed). */
+  private settle(worker: Worker, job: Job, result: InvokeResult): void {
+    if (job.done) return;
+    job.done = true;
+    clearTimeout(job.timer);
+    worker.job = undefined;
+    this.release(worker);
+    const status = result.ok ? 'success' : result.timedOut ? 'timeout' : 'error';
+    this.platform(
+      'platform.report',
+      {
+        requestId: job.requestId,
+        status,
+        ...(!result.ok && { errorType: result.error.errorType }),
+        coldStart: job.coldStart,
+        metrics: {
+          durationMs: result.durationMs,
+          billedDurationMs: Math.ceil(result.durationMs),
+          memorySizeMB: this.definition.memoryMB,
+          ...(job.maxMemoryUsedMB !== undefined && { maxMemoryUsedMB: job.maxMemoryUsedMB }),
+          ...(job.initDurationMs !== undefined && { initDurationMs: job.initDurationMs }),
+        },
+      },
+      job.requestId,
+    );
+    job.resolve(result);
+    this.pump();
+  }
+
+  private base(job: Job): { requestId: string; durationMs: number; coldStart: boolean } {
+    const durationMs = job.startedAt ? round(performance.now() - job.startedAt) : 0;
+    return { requestId: job.requestId, durationMs, coldStart: job.coldStart };
+  }
+
+  private failure(job: Job, error: LambdaError, timedOut?: boolean): InvokeResult {
+    return { ...this.base(job), ok: false, error, ...(timedOut && { timedOut }) };
+  }
+
+  /** Back to the idle list, with a reaping timer. */
+  private release(worker: Worker): void {
+    if (!this.pool.has(worker)) return;
+    this.idle.push(worker);
+    const idleMs = this.options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    if (idleMs > 0 && Number.isFinite(idleMs))
+      worker.timer = setTimeout(() => this.kill(worker), idleMs).unref();
+  }
+
+  /** Out of the pool; its process is tracked in `exits` until it has gone. */
+  private retire(worker: Worker): void {
+    clearTimeout(worker.timer);
+    this.pool.delete(worker);
+    const at = this.idle.indexOf(worker);
+    if (at >= 0) this.idle.splice(at, 1);
+  }
+
+  private kill(worker: Worker): void {
+    this.retire(worker);
+    worker.child.kill('SIGKILL');
+  }
+
+  /**
+   * Turns a worker's output into log records. In-band markers say which request is running
+   * (`S`), that its output is complete (`E`), or carry a record from the patched console (`L`).
+   */
+  private readLogs(worker: Worker, stream: Readable, name: 'stdout' | 'stderr'): void {
+    let requestId: string | undefined;
+    readLines(stream, (line) => {
+      const at = line.indexOf(MARK);
+      const text = at < 0 ? line : line.slice(0, at);
+      if (text.trim()) {
+        const parsed = parseObject(text);
+        this.emit(
+          parsed ?? {
+            timestamp: new Date().toISOString(),
+            level: 'INFO',
+            message: text,
+            ...(name === 'stderr' && { stream: name }),
+          },
+          requestId,
+        );
+      }
+      if (at < 0) return;
+      const kind = line[at + 1];
+      const rest = line.slice(at + 2);
+      if (kind === 'S') requestId = rest;
+      else if (kind === 'E' && worker.job?.requestId === rest) this.progress(worker, worker.job);
+      else if (kind === 'L') {
+        const { message, ...record } = parseObject(rest) ?? { message: rest };
+        const parsed = parseObject(String(message));
+        this.emit(
+          parsed ? { timestamp: record.timestamp, level: record.level, ...parsed } : { ...record, message },
+          requestId,
+        );
+      }
+    });
+  }
+
+  private emit(line: LogLine, requestId?: string): void {
+    this.log({ ...line, function: this.name, ...(requestId !== undefined && { requestId }) });
+  }
+
+  /** Lambda's telemetry events (`platform.initStart`, `platform.initReport`, `platform.start`, `platform.report`). */
+  private platform(type: string, record: Record<string, unknown>, requestId?: string): void {
+    this.emit(
+      { time: new Date().toISOString(), type, record: { functionName: this.name, ...record } },
+      requestId,
+    );
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
+
+/** A JSON object line (Powertools, `console.log(JSON.stringify(...))`), or undefined. */
+function parseObject(text: string): Record<string, unknown> | undefined {
+  if (!text.startsWith('{')) return undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    return value && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function readLines(stream: Readable, onLine: (line: string) => void): void {
+  let buffer = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    buffer += chunk;
+    let start = 0;
+    for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n', start)) {
+      onLine(buffer.slice(start, buffer[nl - 1] === '\r' ? nl - 1 : nl));
+      start = nl + 1;
+    }
+    buffer = buffer.slice(start);
+  });
+  stream.on('end', () => buffer && onLine(buffer));
+}
+
+const WORKER_SOURCE = fileURLToPath(new URL('./worker.ts', import.meta.url));
+let workerPath: string | undefined;
+
+/**
+ * Node loads its TypeScript stripper for every .ts entry point (30-70 ms here, more than the rest of a
+ * cold start), so workers start from a type-stripped copy of worker.ts in the temp directory (named by
+ * content hash, checked before use). Falls back to worker.ts itself if that cannot be done.
+ */
+function workerEntry(): string {
+  if (workerPath) return workerPath;
+  try {
+    const code = stripTypeScriptTypes(readFileSync(WORKER_SOURCE, 'utf8'));
+    const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
+    const file = join(tmpdir(), `local-lambda-worker-${hash}.mjs`);
+    if (!existsSync(file) || readFileSync(file, 'utf8') !== code) {
+      writeFileSync(`${file}.${process.pid}`, code);
+      renameSync(`${file}.${process.pid}`, file);
+    }
+    workerPath = file;
+  } catch {
+    workerPath = WORKER_SOURCE;
+  }
+  return workerPath;
+}

@@ -1,0 +1,54 @@
+import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { type LocalCloud, startLocalCloud } from '../../local/cloud/local-cloud.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    apiUrl: string;
+    servicesUrl: string;
+    stateDir: string;
+    endpoints: LocalCloud['endpoints'];
+  }
+}
+
+/**
+ * Starts the embedded local cloud once for the integration suite: fresh state in a directory of
+ * its own (inside the repository, where the embedded Postgres may enter it), free ports, and a
+ * full stop afterwards.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const root = path.resolve(import.meta.dirname, '../..');
+  const stateDir = path.join(root, '.local', `test-${process.pid}`);
+  // Every log line of the run goes to a file; deploy warnings also to the console.
+  const logFile = path.join(root, '.local', 'integration-tests.log');
+  mkdirSync(path.dirname(logFile), { recursive: true });
+  writeFileSync(logFile, '');
+  let cloud: LocalCloud;
+  try {
+    cloud = await startLocalCloud({
+      root,
+      stateDir,
+      fresh: true,
+      apiPort: 0,
+      emulatorPorts: { dynamodb: 0, s3: 0, postgres: 0 },
+      log: (entry) => {
+        appendFileSync(logFile, `${JSON.stringify(entry)}\n`);
+        if (entry.source === 'deploy') console.error(JSON.stringify(entry));
+      },
+    });
+  } catch (error) {
+    console.error(`local cloud failed to start; its log: ${logFile}`);
+    rmSync(stateDir, { recursive: true, force: true });
+    throw error;
+  }
+  console.log(`local cloud for tests: ${cloud.apiUrl} (${JSON.stringify(cloud.timings)})`);
+  project.provide('apiUrl', cloud.apiUrl);
+  project.provide('servicesUrl', cloud.servicesUrl);
+  project.provide('stateDir', stateDir);
+  project.provide('endpoints', cloud.endpoints);
+  return async () => {
+    await cloud.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+  };
+}

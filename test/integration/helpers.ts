@@ -1,0 +1,50 @@
+import * as path from 'node:path';
+import { inject } from 'vitest';
+import { ensureSigningKey } from '../../local/cloud/signing-key.ts';
+import { LOCAL_AUDIENCE, LOCAL_ISSUER, signToken } from '../../shared/auth/jwt.ts';
+
+export interface ApiResponse<T = unknown> {
+  status: number;
+  headers: Headers;
+  body: T;
+  text: string;
+}
+
+/** Calls the local cloud's API Gateway. */
+export async function api<T = Record<string, unknown>>(
+  route: string,
+  options: { method?: string; token?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<ApiResponse<T>> {
+  const response = await fetch(`${inject('apiUrl')}${route}`, {
+    method: options.method ?? 'GET',
+    headers: {
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...options.headers,
+    },
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  });
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {}
+  return { status: response.status, headers: response.headers, body: body as T, text };
+}
+
+/** A token signed with the running cloud's key, as `npm run token` prints. */
+export async function tokenFor(userId: string, options: { admin?: boolean; expiresIn?: string } = {}) {
+  const key = await ensureSigningKey(path.join(inject('stateDir'), 'keys'));
+  return signToken(
+    key.privateJwk,
+    { sub: userId, groups: options.admin ? ['admin'] : [] },
+    { issuer: LOCAL_ISSUER, audience: LOCAL_AUDIENCE, expiresIn: options.expiresIn },
+  );
+}
+
+/** Calls the local control API (`/_local/...`). */
+export async function control<T = unknown>(route: string, init?: RequestInit): Promise<T> {
+  const response = await fetch(`${inject('servicesUrl')}/_local${route}`, init);
+  if (!response.ok) throw new Error(`${route}: HTTP ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}

@@ -1,0 +1,134 @@
+import {
+  DescribeTableCommand,
+  DescribeTimeToLiveCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+} from '@aws-sdk/client-dynamodb';
+import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import pg from 'pg';
+import { describe, expect, inject, it } from 'vitest';
+import { api, control, tokenFor } from './helpers.ts';
+
+const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+interface FunctionInfo {
+  name: string;
+  arn: string;
+  environment: Record<string, string>;
+}
+
+describe('the local cloud deploys the synthesized template', () => {
+  it('serves GET /health through the gateway with all three dependencies up', async () => {
+    const response = await api<{ status: string; checks: Record<string, { ok: boolean }> }>('/health');
+    expect(response.status).toBe(200);
+    expect(response.body.status).toBe('ok');
+    expect(Object.keys(response.body.checks).sort()).toEqual(['dynamodb', 'postgres', 's3']);
+    for (const check of Object.values(response.body.checks)) expect(check.ok).toBe(true);
+    expect(response.headers.get('content-type')).toBe('application/json');
+    expect(response.headers.get('x-amzn-requestid')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('resolves function environments to the local resources they name', async () => {
+    const functions = await control<FunctionInfo[]>('/functions');
+    const health = functions.find((f) => /^Shop-dev-Services-Health[0-9A-F]{8}$/.test(f.name));
+    expect(health, JSON.stringify(functions.map((f) => f.name))).toBeDefined();
+    const env = health?.environment ?? {};
+    // Fn::ImportValue of the Data stack's export → the table the local cloud created.
+    const dynamodb = new DynamoDBClient({
+      region: 'us-east-1',
+      endpoint: inject('endpoints').dynamodb,
+      credentials,
+    });
+    const table = await dynamodb.send(new DescribeTableCommand({ TableName: env.CATALOG_TABLE }));
+    expect(table.Table?.GlobalSecondaryIndexes?.map((i) => i.IndexName)).toEqual(['byCategory']);
+    expect(table.Table?.KeySchema).toEqual([
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ]);
+    const s3 = new S3Client({
+      region: 'us-east-1',
+      endpoint: inject('endpoints').s3,
+      credentials,
+      forcePathStyle: true,
+    });
+    await expect(s3.send(new HeadBucketCommand({ Bucket: env.LAKE_RAW_BUCKET }))).resolves.toBeDefined();
+    // Ref to the DatabaseUrl parameter → the embedded Postgres.
+    expect(env.DATABASE_URL).toBe(inject('endpoints').databaseUrl);
+    expect(health?.arn).toBe(`arn:aws:lambda:us-east-1:000000000000:function:${health?.name}`);
+  });
+
+  it('creates the carts table with its TTL attribute', async () => {
+    const dynamodb = new DynamoDBClient({
+      region: 'us-east-1',
+      endpoint: inject('endpoints').dynamodb,
+      credentials,
+    });
+    const { TableNames = [] } = await dynamodb.send(new ListTablesCommand({}));
+    const tables = ['Carts', 'Idempotency'].map((t) =>
+      TableNames.find((n) => n.startsWith(`Shop-dev-Data-${t}`)),
+    );
+    const ttl = await Promise.all(
+      tables.map(async (TableName) => {
+        const described = await dynamodb.send(new DescribeTimeToLiveCommand({ TableName }));
+        return described.TimeToLiveDescription?.AttributeName;
+      }),
+    );
+    expect(ttl).toEqual(['expiresAt', 'expiration']);
+  });
+
+  it('applied the database migrations through the custom resource', async () => {
+    const client = new pg.Client({ connectionString: inject('endpoints').databaseUrl });
+    await client.connect();
+    try {
+      const applied = await client.query<{ name: string }>('select name from pgmigrations order by id');
+      expect(applied.rows.map((r) => r.name)).toContain('0001_inventory');
+      await expect(
+        client.query("insert into inventory (product_id, stock) values ('x', -1)"),
+      ).rejects.toThrow(/inventory_stock_check/);
+    } finally {
+      await client.end();
+    }
+  });
+});
+
+describe('API Gateway behaviour', () => {
+  it('answers an unknown route with 404 and a method the resource lacks with 403', async () => {
+    const unknown = await api('/nope');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toEqual({ message: 'Not Found' });
+    const wrongMethod = await api('/health', { method: 'DELETE' });
+    expect(wrongMethod.status).toBe(403);
+    expect(wrongMethod.body).toEqual({ message: 'Missing Authentication Token' });
+  });
+
+  it('also serves routes under the stage prefix, like the execute-api URL', async () => {
+    expect((await api('/v1/health')).status).toBe(200);
+  });
+
+  it('rejects a missing or invalid token with 401 before the function runs', async () => {
+    expect((await api('/me')).status).toBe(401);
+    expect((await api('/me', { token: 'not-a-jwt' })).body).toEqual({ message: 'Unauthorized' });
+    const expired = await tokenFor('alice', { expiresIn: '-1m' });
+    expect((await api('/me', { token: expired })).status).toBe(401);
+  });
+
+  it('passes the verified claims to the handler in the authorizer context', async () => {
+    const alice = await api('/me', { token: await tokenFor('alice') });
+    expect(alice.status).toBe(200);
+    expect(alice.body).toEqual({ userId: 'alice', groups: [], isAdmin: false });
+    const admin = await api('/me', { token: await tokenFor('root', { admin: true }) });
+    expect(admin.body).toEqual({ userId: 'root', groups: ['admin'], isAdmin: true });
+  });
+
+  it('invokes a function directly through the control API (npm run invoke)', async () => {
+    const functions = await control<FunctionInfo[]>('/functions');
+    const me = functions.find((f) => f.name.startsWith('Shop-dev-Services-Me'));
+    const result = await control<{ ok: boolean; payload: { statusCode: number; body: string } }>(
+      `/functions/${me?.name}/invoke`,
+      { method: 'POST', body: JSON.stringify({ requestContext: { authorizer: { sub: 'direct' } } }) },
+    );
+    expect(result.ok).toBe(true);
+    expect(result.payload.statusCode).toBe(200);
+    expect(JSON.parse(result.payload.body)).toMatchObject({ userId: 'direct' });
+  });
+});
