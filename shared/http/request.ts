@@ -1,0 +1,61 @@
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import type { z } from 'zod';
+import { badRequest, type ErrorDetail, HttpError } from './errors.ts';
+
+function toDetails(prefix: string, error: z.ZodError): ErrorDetail[] {
+  return error.issues.map((issue) => ({
+    path: [prefix, ...issue.path.map(String)].join('.'),
+    message: issue.message,
+  }));
+}
+
+/**
+ * Parses the JSON body against a zod schema. Answers 400 naming each bad field as `body.<field>`
+ * (or `body` when it is missing or not JSON).
+ *
+ * @example
+ * const input = parseBody(event, z.object({ quantity: z.int().min(1).max(99) }));
+ */
+export function parseBody<S extends z.ZodType>(
+  event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded'>,
+  schema: S,
+): z.infer<S> {
+  let raw: unknown;
+  try {
+    const text = event.isBase64Encoded
+      ? Buffer.from(event.body ?? '', 'base64').toString('utf8')
+      : event.body;
+    raw = text ? JSON.parse(text) : undefined;
+  } catch {
+    throw badRequest('The body is not valid JSON', [{ path: 'body', message: 'must be a JSON document' }]);
+  }
+  const result = schema.safeParse(raw ?? {});
+  if (!result.success) throw badRequest('The body is invalid', toDetails('body', result.error));
+  return result.data;
+}
+
+/** Parses the query string (last value of each name) against a zod schema; 400 names `query.<name>`. */
+export function parseQuery<S extends z.ZodType>(
+  event: Pick<APIGatewayProxyEvent, 'queryStringParameters'>,
+  schema: S,
+): z.infer<S> {
+  const result = schema.safeParse(event.queryStringParameters ?? {});
+  if (!result.success) throw badRequest('The query string is invalid', toDetails('query', result.error));
+  return result.data;
+}
+
+/** A path parameter API Gateway guarantees by the route; a missing one is a wiring bug (500). */
+export function pathParameter(event: Pick<APIGatewayProxyEvent, 'pathParameters'>, name: string): string {
+  const value = event.pathParameters?.[name];
+  if (!value) throw new HttpError(500, 'ROUTE_MISCONFIGURED', `Path parameter ${name} is missing`);
+  return value;
+}
+
+/** A header by name, case-insensitively (API Gateway keeps the client's spelling). */
+export function header(event: Pick<APIGatewayProxyEvent, 'headers'>, name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(event.headers ?? {})) {
+    if (key.toLowerCase() === wanted) return value ?? undefined;
+  }
+  return undefined;
+}
