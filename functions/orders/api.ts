@@ -1,0 +1,196 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { z } from 'zod';
+import { getCart } from '../../shared/adapters/cart-table.ts';
+import { getProduct, getProductsConsistent } from '../../shared/adapters/catalog-table.ts';
+import {
+  cancelOrder,
+  findOrderRequest,
+  getOrder,
+  listOrders,
+  placeOrder,
+  relayOutbox,
+  setStock,
+} from '../../shared/adapters/orders-db.ts';
+import { identityFrom, requireAdmin } from '../../shared/auth/identity.ts';
+import {
+  IdempotencyKey,
+  OrderError,
+  PlaceOrderInput,
+  requestHash,
+  SetStockInput,
+} from '../../shared/domain/orders.ts';
+import { badRequest, HttpError, notFound } from '../../shared/http/errors.ts';
+import { header, parseBody, parseQuery, pathParameter } from '../../shared/http/request.ts';
+import { json } from '../../shared/http/response.ts';
+import { routes } from '../../shared/http/router.ts';
+import { httpHandler, logger, metrics } from '../../shared/middleware/http-handler.ts';
+
+const ORDER_ERRORS: Record<OrderError['code'], number> = {
+  CART_EMPTY: 409,
+  INSUFFICIENT_STOCK: 409,
+  PRODUCT_UNAVAILABLE: 409,
+  IDEMPOTENCY_KEY_REUSED: 422,
+  ORDER_NOT_FOUND: 404,
+  ALREADY_CANCELLED: 409,
+};
+
+/** Domain refusals become their HTTP answers; INSUFFICIENT_STOCK names the product. */
+async function answering<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (!(error instanceof OrderError)) throw error;
+    const details = error.productId ? [{ path: 'items.productId', message: error.productId }] : undefined;
+    throw new HttpError(
+      ORDER_ERRORS[error.code],
+      error.code === 'ORDER_NOT_FOUND' ? 'NOT_FOUND' : error.code,
+      error.message,
+      details,
+    );
+  }
+}
+
+/** Sends the events just committed; the scheduled relay retries whatever this misses. */
+async function relaySoon(): Promise<void> {
+  try {
+    await relayOutbox();
+  } catch (error) {
+    logger.warn('outbox relay after commit failed; the scheduled relay will send the events', {
+      error: error as Error,
+    });
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function idempotencyKey(event: APIGatewayProxyEvent): string {
+  const parsed = IdempotencyKey.safeParse(header(event, 'Idempotency-Key') ?? '');
+  if (!parsed.success) {
+    throw badRequest('The Idempotency-Key header is invalid', [
+      { path: 'header.Idempotency-Key', message: parsed.error.issues[0]?.message ?? 'is invalid' },
+    ]);
+  }
+  return parsed.data;
+}
+
+/** `POST /orders`: the caller's cart becomes an order, exactly once per Idempotency-Key. */
+async function createOrder(event: APIGatewayProxyEvent) {
+  const { userId } = identityFrom(event);
+  const key = idempotencyKey(event);
+  const input = parseBody(event, PlaceOrderInput);
+  const hash = requestHash(input);
+
+  // A replay is answered from Postgres before looking at the cart (which the first order emptied).
+  const previous = await findOrderRequest(userId, key);
+  if (previous) {
+    if (previous.requestHash !== hash) {
+      throw new HttpError(
+        422,
+        'IDEMPOTENCY_KEY_REUSED',
+        'This Idempotency-Key was used with a different request body',
+      );
+    }
+    const order = await getOrder(userId, previous.orderId);
+    if (order) return json(201, order, { 'idempotent-replayed': 'true' });
+  }
+
+  const cartReadAt = new Date();
+  const cart = await getCart(userId);
+  if (!cart.items.length) throw new HttpError(409, 'CART_EMPTY', 'The cart is empty');
+  // Priced with strongly consistent reads: the order charges the catalog's current price.
+  const products = await getProductsConsistent(cart.items.map((i) => i.productId));
+  const lines = cart.items.map((item) => {
+    const product = products.get(item.productId);
+    if (!product) {
+      throw new HttpError(
+        409,
+        'PRODUCT_UNAVAILABLE',
+        `Product ${item.productId} is no longer in the catalog`,
+        [{ path: 'items.productId', message: item.productId }],
+      );
+    }
+    return { productId: item.productId, quantity: item.quantity, unitPriceCents: product.priceCents };
+  });
+
+  const { order, replayed } = await answering(() =>
+    placeOrder({ userId, idempotencyKey: key, requestHash: hash, region: input.region, lines, cartReadAt }),
+  );
+  if (!replayed) {
+    metrics.addMetric('OrdersPlaced', MetricUnit.Count, 1);
+    await relaySoon();
+  }
+  return json(201, order, replayed ? { 'idempotent-replayed': 'true' } : {});
+}
+
+const Cursor = z.object({ c: z.string().min(1), o: z.string().regex(UUID) });
+const ListQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().optional(),
+});
+
+function decodeCursor(cursor: string | undefined) {
+  if (cursor === undefined) return undefined;
+  try {
+    const decoded = Cursor.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+    if (Number.isNaN(Date.parse(decoded.c))) throw new Error('not a time');
+    return { createdAt: decoded.c, orderId: decoded.o };
+  } catch {
+    throw badRequest('The cursor is invalid', [
+      { path: 'query.cursor', message: 'must be a nextCursor from a previous page' },
+    ]);
+  }
+}
+
+/** `GET /orders`: the caller's orders, newest first, a page at a time. */
+async function listMyOrders(event: APIGatewayProxyEvent) {
+  const { userId } = identityFrom(event);
+  const query = parseQuery(event, ListQuery);
+  const page = await listOrders(userId, { limit: query.limit, after: decodeCursor(query.cursor) });
+  const nextCursor = page.last
+    ? Buffer.from(JSON.stringify({ c: page.last.createdAt, o: page.last.orderId })).toString('base64url')
+    : null;
+  return json(200, { items: page.orders, nextCursor });
+}
+
+/** `GET /orders/{orderId}`: 404 for anyone but the owner. */
+async function getMyOrder(event: APIGatewayProxyEvent) {
+  const { userId } = identityFrom(event);
+  const orderId = pathParameter(event, 'orderId');
+  const order = UUID.test(orderId) ? await getOrder(userId, orderId) : undefined;
+  if (!order) throw notFound(`Order ${orderId} does not exist`);
+  return json(200, order);
+}
+
+/** `POST /orders/{orderId}/cancel`: CANCELLED with the stock given back; twice → 409. */
+async function cancelMyOrder(event: APIGatewayProxyEvent) {
+  const { userId } = identityFrom(event);
+  const orderId = pathParameter(event, 'orderId');
+  if (!UUID.test(orderId)) throw notFound(`Order ${orderId} does not exist`);
+  const order = await answering(() => cancelOrder(userId, orderId));
+  metrics.addMetric('OrdersCancelled', MetricUnit.Count, 1);
+  await relaySoon();
+  return json(200, order);
+}
+
+/** `PUT /inventory/{productId}` (admin): sets the authoritative stock in Postgres. */
+async function putInventory(event: APIGatewayProxyEvent) {
+  requireAdmin(event);
+  const productId = pathParameter(event, 'productId');
+  const { stock } = parseBody(event, SetStockInput);
+  if (!(await getProduct(productId, { consistent: true })))
+    throw notFound(`Product ${productId} does not exist`);
+  const result = await setStock(productId, stock);
+  await relaySoon();
+  return json(200, { productId: result.productId, stock: result.stock });
+}
+
+export const handler = httpHandler(
+  routes({
+    'POST /orders': createOrder,
+    'GET /orders': listMyOrders,
+    'GET /orders/{orderId}': getMyOrder,
+    'POST /orders/{orderId}/cancel': cancelMyOrder,
+    'PUT /inventory/{productId}': putInventory,
+  }),
+);

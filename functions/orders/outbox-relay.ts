@@ -1,0 +1,15 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import { relayOutbox } from '../../shared/adapters/orders-db.ts';
+import { logger } from '../../shared/middleware/http-handler.ts';
+
+/**
+ * Scheduled every minute: publishes outbox events that the request path did not manage to send
+ * (for example because the function died right after its commit). Drains in batches of 100.
+ */
+export const handler = middy(async (): Promise<{ published: number }> => {
+  let published = 0;
+  for (let batch = await relayOutbox(); batch > 0; batch = await relayOutbox()) published += batch;
+  if (published) logger.info('outbox relayed', { published });
+  return { published };
+}).use(injectLambdaContext(logger));
