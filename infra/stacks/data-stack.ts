@@ -16,7 +16,7 @@ export type LakeZone = (typeof LAKE_ZONES)[number];
  * The eventually consistent side of the shop and the data lake.
  *
  * - `Catalog`: products, key `pk`/`sk`; GSI `byCategory` (`gsi1pk` = category, `gsi1sk` = name#id)
- *   lists a category without a Scan.
+ *   lists a category and GSI `byType` (`gsi2pk` = item type) lists all products, without a Scan.
  * - `Carts`: one item per cart line, key `pk` = user, `sk` = product; `expiresAt` is the TTL.
  * - `Idempotency`: the Powertools idempotency record store (`id` key, `expiration` TTL).
  * - Lake buckets `raw`, `curated`, `analytics`, plus an access-log bucket.
@@ -51,6 +51,11 @@ export class DataStack extends Stack {
           indexName: 'byCategory',
           partitionKey: { name: 'gsi1pk', type: dynamodb.AttributeType.STRING },
           sortKey: { name: 'gsi1sk', type: dynamodb.AttributeType.STRING },
+        },
+        {
+          indexName: 'byType',
+          partitionKey: { name: 'gsi2pk', type: dynamodb.AttributeType.STRING },
+          sortKey: { name: 'gsi2sk', type: dynamodb.AttributeType.STRING },
         },
       ],
     });

@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { ShopConfig } from '../config.ts';
@@ -35,5 +36,31 @@ export class EventsStack extends Stack {
       retentionPeriod: Duration.days(14),
       removalPolicy: prod ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
+    // Rules of this app (on the shop bus or the default bus) may park failed deliveries here.
+    // One statement for all of them keeps the services stack from referencing back into this one.
+    this.deadLetterQueue.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowShopRules',
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['sqs:SendMessage'],
+        resources: [this.deadLetterQueue.queueArn],
+        conditions: {
+          ArnLike: {
+            'aws:SourceArn': [
+              this.formatArn({
+                service: 'events',
+                resource: 'rule',
+                resourceName: `${this.bus.eventBusName}/*`,
+              }),
+              this.formatArn({
+                service: 'events',
+                resource: 'rule',
+                resourceName: `${props.config.prefix}-*`,
+              }),
+            ],
+          },
+        },
+      }),
+    );
   }
 }

@@ -1,8 +1,12 @@
 import { CfnParameter, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events_ from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../shared/auth/jwt.ts';
 import type { ShopConfig } from '../config.ts';
@@ -126,6 +130,138 @@ export class ServicesStack extends Stack {
       description: 'Echoes the authenticated caller',
     });
     this.route('GET', '/me', me);
+
+    this.addShopServices(props);
+  }
+
+  /**
+   * The catalog, cart and orders services: one API function per service (routes dispatched inside),
+   * the event consumers, and the outbox relay. Each gets exactly the table, bus and database access
+   * it uses.
+   */
+  private addShopServices({ data, database, events }: ServicesStackProps): void {
+    const catalogTable = data.catalogTable;
+    const cartsTable = data.cartsTable;
+    const bus = events.bus;
+    // Imported by ARN: the queue's policy (Events stack) admits this app's rules without a stack cycle.
+    const deadLetters = sqs.Queue.fromQueueArn(this, 'EventDeadLetters', events.deadLetterQueue.queueArn);
+    const eventTarget = { deadLetterQueue: deadLetters, retryAttempts: 8, maxEventAge: Duration.hours(2) };
+
+    // Catalog: products in DynamoDB, read eventually consistent unless ?consistent=true.
+    const catalog = this.addFunction('CatalogApi', {
+      entry: 'functions/catalog/api.ts',
+      service: 'catalog',
+      description: 'GET/POST/PUT /products',
+      environment: { CATALOG_TABLE: catalogTable.tableName, EVENT_BUS_NAME: bus.eventBusName },
+    });
+    grantTable(
+      catalog,
+      catalogTable,
+      ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+      ['byCategory', 'byType'],
+    );
+    bus.grantPutEventsTo(catalog);
+    this.route('GET', '/products', catalog, { public: true });
+    this.route('POST', '/products', catalog);
+    this.route('GET', '/products/{productId}', catalog, { public: true });
+    this.route('PUT', '/products/{productId}', catalog);
+
+    // The catalog's `available` projection of the authoritative stock.
+    const stockProjection = this.addFunction('CatalogStockProjection', {
+      entry: 'functions/catalog/stock-projection.ts',
+      service: 'catalog',
+      description: 'InventoryChanged → Catalog.available',
+      environment: { CATALOG_TABLE: catalogTable.tableName },
+    });
+    grantTable(stockProjection, catalogTable, ['dynamodb:UpdateItem']);
+    new events_.Rule(this, 'InventoryChangedToCatalog', {
+      eventBus: bus,
+      description: "Keeps the catalog's available stock in step with Postgres",
+      eventPattern: { source: ['shop.inventory'], detailType: ['InventoryChanged'] },
+      targets: [new targets.LambdaFunction(stockProjection, eventTarget)],
+    });
+
+    // Cart: one item per line in DynamoDB, optimistic concurrency with If-Match.
+    const cart = this.addFunction('CartApi', {
+      entry: 'functions/cart/api.ts',
+      service: 'cart',
+      description: 'GET/DELETE /cart, PUT/DELETE /cart/items/{productId}',
+      environment: { CARTS_TABLE: cartsTable.tableName, CATALOG_TABLE: catalogTable.tableName },
+    });
+    grantTable(cart, cartsTable, [
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:BatchWriteItem',
+      'dynamodb:ConditionCheckItem',
+    ]);
+    grantTable(cart, catalogTable, ['dynamodb:GetItem']);
+    this.route('GET', '/cart', cart);
+    this.route('DELETE', '/cart', cart);
+    this.route('PUT', '/cart/items/{productId}', cart);
+    this.route('DELETE', '/cart/items/{productId}', cart);
+
+    // A placed order empties the cart (the lines it contained, as they were when ordered).
+    const cartCleaner = this.addFunction('CartOrderPlaced', {
+      entry: 'functions/cart/order-placed.ts',
+      service: 'cart',
+      description: 'OrderPlaced → remove the ordered lines from the cart',
+      environment: { CARTS_TABLE: cartsTable.tableName },
+    });
+    grantTable(cartCleaner, cartsTable, [
+      'dynamodb:Query',
+      'dynamodb:DeleteItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:ConditionCheckItem',
+    ]);
+    new events_.Rule(this, 'OrderPlacedToCart', {
+      eventBus: bus,
+      description: 'Empties the cart of a placed order',
+      eventPattern: { source: ['shop.orders'], detailType: ['OrderPlaced'] },
+      targets: [new targets.LambdaFunction(cartCleaner, eventTarget)],
+    });
+
+    // Orders and inventory: Postgres (ACID), priced from the catalog with strongly consistent reads.
+    const orders = this.addFunction('OrdersApi', {
+      entry: 'functions/orders/api.ts',
+      service: 'orders',
+      description: 'POST/GET /orders, POST /orders/{orderId}/cancel, PUT /inventory/{productId}',
+      timeout: Duration.seconds(15),
+      environment: {
+        CATALOG_TABLE: catalogTable.tableName,
+        CARTS_TABLE: cartsTable.tableName,
+        EVENT_BUS_NAME: bus.eventBusName,
+      },
+      ...database.networking,
+    });
+    grantTable(orders, catalogTable, ['dynamodb:GetItem', 'dynamodb:BatchGetItem']);
+    grantTable(orders, cartsTable, ['dynamodb:Query']);
+    bus.grantPutEventsTo(orders);
+    database.grantConnect(orders);
+    this.route('POST', '/orders', orders);
+    this.route('GET', '/orders', orders);
+    this.route('GET', '/orders/{orderId}', orders);
+    this.route('POST', '/orders/{orderId}/cancel', orders);
+    this.route('PUT', '/inventory/{productId}', orders);
+
+    // The outbox relay: publishes events committed in Postgres that were not sent yet.
+    const relay = this.addFunction('OutboxRelay', {
+      entry: 'functions/orders/outbox-relay.ts',
+      service: 'orders',
+      description: 'Publishes unsent outbox events to EventBridge',
+      timeout: Duration.seconds(60),
+      environment: { EVENT_BUS_NAME: bus.eventBusName },
+      ...database.networking,
+    });
+    bus.grantPutEventsTo(relay);
+    database.grantConnect(relay);
+    new events_.Rule(this, 'OutboxRelaySchedule', {
+      description: 'Relays outbox events every minute (a safety net: requests relay right after commit)',
+      schedule: events_.Schedule.rate(Duration.minutes(1)),
+      targets: [new targets.LambdaFunction(relay, { retryAttempts: 2 })],
+    });
   }
 
   /** Adds a function with the house defaults, owned by the `platform` service unless told otherwise. */
@@ -157,4 +293,22 @@ export class ServicesStack extends Stack {
     }
     return created;
   }
+}
+
+/**
+ * Grants exactly these actions on the table, and on the named indexes only (no `index/*` wildcard):
+ * what a function may do to a table is readable from its policy.
+ */
+function grantTable(
+  fn: ServiceFunction,
+  table: dynamodb.ITableV2,
+  actions: string[],
+  indexes: string[] = [],
+): void {
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions,
+      resources: [table.tableArn, ...indexes.map((index) => `${table.tableArn}/index/${index}`)],
+    }),
+  );
 }

@@ -24,13 +24,16 @@ describe('Data stack', () => {
     }
   });
 
-  it('gives the catalog a byCategory GSI and the carts a TTL', () => {
+  it('gives the catalog GSIs to list by category and in full, and the carts a TTL', () => {
     data.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
       KeySchema: [
         { AttributeName: 'pk', KeyType: 'HASH' },
         { AttributeName: 'sk', KeyType: 'RANGE' },
       ],
-      GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'byCategory' })],
+      GlobalSecondaryIndexes: [
+        Match.objectLike({ IndexName: 'byCategory' }),
+        Match.objectLike({ IndexName: 'byType' }),
+      ],
     });
     data.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
       TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },

@@ -41,7 +41,7 @@ describe('Services stack', () => {
         (fn) => fn.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME,
       ),
     );
-    expect(ours).toHaveLength(2 + 1 + 3); // aws services, aws database, local services
+    expect(ours).toHaveLength(8 + 1 + 9); // aws services, aws database, local services (+ JWT authorizer)
     for (const fn of ours) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs24.x',
@@ -112,6 +112,90 @@ describe('Services stack', () => {
     for (const fn of Object.values(localServices.findResources('AWS::Lambda::Function'))) {
       expect(fn.Properties.VpcConfig).toBeUndefined();
     }
+  });
+});
+
+describe('shop services', () => {
+  const aws = synth('aws', 'dev');
+  const services = aws.template(aws.shop.services);
+
+  /** Every dynamodb:/events:/secretsmanager: permission of a function, as `action on resource-text`. */
+  const dataAccess = (prefix: string) =>
+    statementsOf(services, prefix)
+      .filter((s) => JSON.stringify(s.Action).match(/dynamodb:|events:|secretsmanager:|s3:/))
+      .flatMap((s) => [s.Action].flat().map((a) => `${a} ${JSON.stringify(s.Resource)}`));
+
+  it('exposes the API contract with the right authorization per route', () => {
+    const resources = services.findResources('AWS::ApiGateway::Resource');
+    const pathOf = (id: string): string => {
+      const r = resources[id];
+      if (!r) return '';
+      const parent = r.Properties.ParentId.Ref as string | undefined;
+      return `${parent ? pathOf(parent) : ''}/${r.Properties.PathPart}`;
+    };
+    const routes = Object.values(services.findResources('AWS::ApiGateway::Method')).map(
+      (m) =>
+        `${m.Properties.HttpMethod} ${pathOf(m.Properties.ResourceId.Ref)} ${m.Properties.AuthorizationType}`,
+    );
+    expect(routes.sort()).toEqual(
+      [
+        'DELETE /cart COGNITO_USER_POOLS',
+        'DELETE /cart/items/{productId} COGNITO_USER_POOLS',
+        'GET /cart COGNITO_USER_POOLS',
+        'GET /health NONE',
+        'GET /me COGNITO_USER_POOLS',
+        'GET /orders COGNITO_USER_POOLS',
+        'GET /orders/{orderId} COGNITO_USER_POOLS',
+        'GET /products NONE',
+        'GET /products/{productId} NONE',
+        'POST /orders COGNITO_USER_POOLS',
+        'POST /orders/{orderId}/cancel COGNITO_USER_POOLS',
+        'POST /products COGNITO_USER_POOLS',
+        'PUT /cart/items/{productId} COGNITO_USER_POOLS',
+        'PUT /inventory/{productId} COGNITO_USER_POOLS',
+        'PUT /products/{productId} COGNITO_USER_POOLS',
+      ].sort(),
+    );
+  });
+
+  it('gives each function only the tables, bus and secret it uses', () => {
+    const projection = dataAccess('CatalogStockProjection');
+    expect(projection.every((p) => p.startsWith('dynamodb:UpdateItem') && p.includes('Catalog'))).toBe(true);
+    const cart = dataAccess('CartApi').join('\n');
+    expect(cart).not.toMatch(/Idempotency|events:|secretsmanager:/);
+    expect(cart).toMatch(/dynamodb:GetItem .*Catalog/);
+    expect(cart).not.toMatch(/dynamodb:(PutItem|UpdateItem|DeleteItem) .*Catalog/);
+    const orders = dataAccess('OrdersApi').join('\n');
+    expect(orders).toMatch(/secretsmanager:GetSecretValue/);
+    expect(orders).toMatch(/events:PutEvents/);
+    expect(orders).not.toMatch(/dynamodb:(PutItem|UpdateItem|DeleteItem|BatchWriteItem)/);
+    const catalog = dataAccess('CatalogApi').join('\n');
+    expect(catalog).not.toMatch(/Carts|secretsmanager:|DeleteItem/);
+    const relay = dataAccess('OutboxRelay').join('\n');
+    expect(relay).not.toMatch(/dynamodb:/);
+    expect(relay).toMatch(/events:PutEvents/);
+  });
+
+  it('routes events to their consumers with retries and the dead-letter queue, and schedules the relay', () => {
+    for (const [detailType, consumer] of [
+      ['InventoryChanged', 'CatalogStockProjection'],
+      ['OrderPlaced', 'CartOrderPlaced'],
+    ] as const) {
+      services.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: Match.objectLike({ 'detail-type': [detailType] }),
+        Targets: [
+          Match.objectLike({
+            Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp(`^${consumer}`), 'Arn'] },
+            DeadLetterConfig: { Arn: Match.anyValue() },
+            RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 7200 },
+          }),
+        ],
+      });
+    }
+    services.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^OutboxRelay'), 'Arn'] } })],
+    });
   });
 });
 

@@ -48,3 +48,39 @@ export async function control<T = unknown>(route: string, init?: RequestInit): P
   if (!response.ok) throw new Error(`${route}: HTTP ${response.status} ${await response.text()}`);
   return (await response.json()) as T;
 }
+
+/**
+ * Retries `check` until it stops throwing or the deadline passes (for effects that travel through
+ * events): no fixed sleeps, and the last failure is what the test reports.
+ */
+export async function eventually<T>(
+  check: () => Promise<T>,
+  { timeoutMs = 10_000, intervalMs = 50 } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  }
+}
+
+/** A unique id for test data, so tests never see each other's products, users or orders. */
+export const uniqueId = (prefix: string) => `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
+
+/** Creates a product through the catalog API (as an admin) and returns it. */
+export async function createProduct(
+  overrides: Partial<{ name: string; category: string; priceCents: number; currency: string }> = {},
+): Promise<{ productId: string; priceCents: number; category: string }> {
+  const admin = await tokenFor('catalog-admin', { admin: true });
+  const response = await api<{ productId: string; priceCents: number; category: string }>('/products', {
+    method: 'POST',
+    token: admin,
+    body: { name: uniqueId('Product'), category: 'test', priceCents: 1000, currency: 'EUR', ...overrides },
+  });
+  if (response.status !== 201) throw new Error(`create product: ${response.status} ${response.text}`);
+  return response.body;
+}

@@ -40,7 +40,10 @@ describe('the local cloud deploys the synthesized template', () => {
       credentials,
     });
     const table = await dynamodb.send(new DescribeTableCommand({ TableName: env.CATALOG_TABLE }));
-    expect(table.Table?.GlobalSecondaryIndexes?.map((i) => i.IndexName)).toEqual(['byCategory']);
+    expect(table.Table?.GlobalSecondaryIndexes?.map((i) => i.IndexName).sort()).toEqual([
+      'byCategory',
+      'byType',
+    ]);
     expect(table.Table?.KeySchema).toEqual([
       { AttributeName: 'pk', KeyType: 'HASH' },
       { AttributeName: 'sk', KeyType: 'RANGE' },
