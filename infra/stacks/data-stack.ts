@@ -19,12 +19,14 @@ export type LakeZone = (typeof LAKE_ZONES)[number];
  *   lists a category and GSI `byType` (`gsi2pk` = item type) lists all products, without a Scan.
  * - `Carts`: one item per cart line, key `pk` = user, `sk` = product; `expiresAt` is the TTL.
  * - `Idempotency`: the Powertools idempotency record store (`id` key, `expiration` TTL).
+ * - `ConsistencyLab`: the consistency experiments' own items (GSI `byGroup`, TTL `expiresAt`).
  * - Lake buckets `raw`, `curated`, `analytics`, plus an access-log bucket.
  */
 export class DataStack extends Stack {
   readonly catalogTable: dynamodb.TableV2;
   readonly cartsTable: dynamodb.TableV2;
   readonly idempotencyTable: dynamodb.TableV2;
+  readonly labTable: dynamodb.TableV2;
   readonly lake: Record<LakeZone, s3.Bucket>;
   readonly accessLogs: s3.Bucket;
 
@@ -65,6 +67,21 @@ export class DataStack extends Stack {
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
       sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
       timeToLiveAttribute: 'expiresAt',
+    });
+
+    // The consistency lab's own table: experiments never touch the shop's items.
+    this.labTable = new dynamodb.TableV2(this, 'ConsistencyLab', {
+      ...tableDefaults,
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      timeToLiveAttribute: 'expiresAt',
+      globalSecondaryIndexes: [
+        {
+          indexName: 'byGroup',
+          partitionKey: { name: 'gsi1pk', type: dynamodb.AttributeType.STRING },
+          sortKey: { name: 'gsi1sk', type: dynamodb.AttributeType.STRING },
+        },
+      ],
     });
 
     this.idempotencyTable = new dynamodb.TableV2(this, 'Idempotency', {

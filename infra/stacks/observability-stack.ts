@@ -62,7 +62,7 @@ export class ObservabilityStack extends Stack {
         `${name} function throttled`,
       );
     }
-    for (const table of [data.catalogTable, data.cartsTable, data.idempotencyTable]) {
+    for (const table of [data.catalogTable, data.cartsTable, data.idempotencyTable, data.labTable]) {
       const name = table.node.id;
       alarm(
         `${name}Throttles`,

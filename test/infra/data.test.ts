@@ -14,7 +14,7 @@ describe('Data stack', () => {
 
   it('encrypts every table, turns on PITR and bills on demand', () => {
     const tables = data.findResources('AWS::DynamoDB::GlobalTable');
-    expect(Object.keys(tables)).toHaveLength(3);
+    expect(Object.keys(tables)).toHaveLength(4);
     for (const table of Object.values(tables)) {
       expect(table.Properties.SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS' });
       expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
