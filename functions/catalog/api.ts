@@ -1,4 +1,11 @@
 import {
+  IdempotencyAlreadyInProgressError,
+  IdempotencyConfig,
+  IdempotencyValidationError,
+  makeIdempotent,
+} from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import {
   createProduct,
   getProduct,
   listProducts,
@@ -7,9 +14,11 @@ import {
 } from '../../shared/adapters/catalog-table.ts';
 import { publish } from '../../shared/adapters/event-publisher.ts';
 import { requireAdmin } from '../../shared/auth/identity.ts';
-import { GetProductQuery, ProductInput, productUpserted } from '../../shared/domain/catalog.ts';
-import { notFound } from '../../shared/http/errors.ts';
-import { parseBody, parseQuery, pathParameter } from '../../shared/http/request.ts';
+import { requireEnv } from '../../shared/config.ts';
+import { GetProductQuery, type Product, ProductInput, productUpserted } from '../../shared/domain/catalog.ts';
+import { IdempotencyKey } from '../../shared/domain/orders.ts';
+import { badRequest, HttpError, notFound } from '../../shared/http/errors.ts';
+import { header, parseBody, parseQuery, pathParameter } from '../../shared/http/request.ts';
 import { json } from '../../shared/http/response.ts';
 import { type RouteHandler, routes } from '../../shared/http/router.ts';
 import { httpHandler } from '../../shared/middleware/http-handler.ts';
@@ -31,13 +40,60 @@ const get: RouteHandler = async (event) => {
   return json(200, product, { 'x-read-consistency': consistent ? 'strong' : 'eventual' });
 };
 
-/** `POST /products` (admin): a new product, announced with ProductUpserted. */
-const create: RouteHandler = async (event) => {
-  requireAdmin(event);
-  const input = parseBody(event, ProductInput);
+async function createAndAnnounce(input: ProductInput): Promise<Product> {
   const product = await createProduct(input);
   await publish(productUpserted(product));
-  return json(201, product);
+  return product;
+}
+
+/**
+ * With an `Idempotency-Key`, a retried POST (say, after a timeout) returns the product the first one
+ * created instead of creating another: Powertools idempotency records the result in the Idempotency
+ * table for an hour, keyed by caller and key; another body under the same key is refused.
+ */
+const createOnce = makeIdempotent(
+  async (request: { userId: string; key: string; input: ProductInput }) => createAndAnnounce(request.input),
+  {
+    persistenceStore: new DynamoDBPersistenceLayer({ tableName: requireEnv('IDEMPOTENCY_TABLE') }),
+    config: new IdempotencyConfig({
+      eventKeyJmesPath: '[userId, key]',
+      payloadValidationJmesPath: 'input',
+      expiresAfterSeconds: 3600,
+    }),
+  },
+);
+
+/** `POST /products` (admin): a new product, announced with ProductUpserted. */
+const create: RouteHandler = async (event) => {
+  const { userId } = requireAdmin(event);
+  const input = parseBody(event, ProductInput);
+  const key = header(event, 'Idempotency-Key');
+  if (key === undefined) return json(201, await createAndAnnounce(input));
+  const parsed = IdempotencyKey.safeParse(key);
+  if (!parsed.success) {
+    throw badRequest('The Idempotency-Key header is invalid', [
+      { path: 'header.Idempotency-Key', message: parsed.error.issues[0]?.message ?? 'is invalid' },
+    ]);
+  }
+  try {
+    return json(201, await createOnce({ userId, key: parsed.data, input }));
+  } catch (error) {
+    if (error instanceof IdempotencyValidationError) {
+      throw new HttpError(
+        422,
+        'IDEMPOTENCY_KEY_REUSED',
+        'This Idempotency-Key was used with a different request body',
+      );
+    }
+    if (error instanceof IdempotencyAlreadyInProgressError) {
+      throw new HttpError(
+        409,
+        'REQUEST_IN_PROGRESS',
+        'A request with this Idempotency-Key is still running; retry shortly',
+      );
+    }
+    throw error;
+  }
 };
 
 /** `PUT /products/{productId}` (admin): replaces the product's fields, announced with ProductUpserted. */

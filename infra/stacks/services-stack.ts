@@ -152,8 +152,18 @@ export class ServicesStack extends Stack {
       entry: 'functions/catalog/api.ts',
       service: 'catalog',
       description: 'GET/POST/PUT /products',
-      environment: { CATALOG_TABLE: catalogTable.tableName, EVENT_BUS_NAME: bus.eventBusName },
+      environment: {
+        CATALOG_TABLE: catalogTable.tableName,
+        EVENT_BUS_NAME: bus.eventBusName,
+        IDEMPOTENCY_TABLE: data.idempotencyTable.tableName,
+      },
     });
+    grantTable(catalog, data.idempotencyTable, [
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+    ]);
     grantTable(
       catalog,
       catalogTable,

@@ -170,7 +170,8 @@ describe('shop services', () => {
     expect(orders).toMatch(/events:PutEvents/);
     expect(orders).not.toMatch(/dynamodb:(PutItem|UpdateItem|DeleteItem|BatchWriteItem)/);
     const catalog = dataAccess('CatalogApi').join('\n');
-    expect(catalog).not.toMatch(/Carts|secretsmanager:|DeleteItem/);
+    expect(catalog).not.toMatch(/Carts|secretsmanager:|DeleteItem .*Catalog/);
+    expect(catalog).toMatch(/dynamodb:PutItem .*Idempotency/);
     const relay = dataAccess('OutboxRelay').join('\n');
     expect(relay).not.toMatch(/dynamodb:/);
     expect(relay).toMatch(/events:PutEvents/);

@@ -120,6 +120,31 @@ describe('POST /products', () => {
       401,
     );
   });
+
+  it('creates one product per Idempotency-Key: a retry returns it, another body is 422', async () => {
+    const body = productBody();
+    const key = uniqueId('create');
+    const post = (b: unknown, k = key) =>
+      api<Product & ErrorBody>('/products', {
+        method: 'POST',
+        token: admin,
+        body: b,
+        headers: { 'idempotency-key': k },
+      });
+    const first = await post(body);
+    expect(first.status).toBe(201);
+    const retry = await post(body);
+    expect(retry.status).toBe(201);
+    expect(retry.body.productId).toBe(first.body.productId);
+    const listed = await api<ProductPage>(`/products?category=${body.category}&limit=10`);
+    expect(listed.body.items.map((p) => p.productId)).toEqual([first.body.productId]);
+    const other = await post({ ...body, priceCents: 1 });
+    expect(other.status).toBe(422);
+    expect(other.body.error).toBe('IDEMPOTENCY_KEY_REUSED');
+    const badKey = await post(body, 'k'.repeat(129));
+    expect(badKey.status).toBe(400);
+    expect(detailPaths(badKey.body)).toEqual(['header.Idempotency-Key']);
+  });
 });
 
 describe('GET /products/{productId}', () => {
