@@ -16,9 +16,8 @@ import { publish } from '../../shared/adapters/event-publisher.ts';
 import { requireAdmin } from '../../shared/auth/identity.ts';
 import { requireEnv } from '../../shared/config.ts';
 import { GetProductQuery, type Product, ProductInput, productUpserted } from '../../shared/domain/catalog.ts';
-import { IdempotencyKey } from '../../shared/domain/orders.ts';
-import { badRequest, HttpError, notFound } from '../../shared/http/errors.ts';
-import { header, parseBody, parseQuery, pathParameter } from '../../shared/http/request.ts';
+import { HttpError, notFound } from '../../shared/http/errors.ts';
+import { idempotencyKey, parseBody, parseQuery, pathParameter } from '../../shared/http/request.ts';
 import { json } from '../../shared/http/response.ts';
 import { type RouteHandler, routes } from '../../shared/http/router.ts';
 import { httpHandler } from '../../shared/middleware/http-handler.ts';
@@ -67,16 +66,10 @@ const createOnce = makeIdempotent(
 const create: RouteHandler = async (event) => {
   const { userId } = requireAdmin(event);
   const input = parseBody(event, ProductInput);
-  const key = header(event, 'Idempotency-Key');
+  const key = idempotencyKey(event, { required: false });
   if (key === undefined) return json(201, await createAndAnnounce(input));
-  const parsed = IdempotencyKey.safeParse(key);
-  if (!parsed.success) {
-    throw badRequest('The Idempotency-Key header is invalid', [
-      { path: 'header.Idempotency-Key', message: parsed.error.issues[0]?.message ?? 'is invalid' },
-    ]);
-  }
   try {
-    return json(201, await createOnce({ userId, key: parsed.data, input }));
+    return json(201, await createOnce({ userId, key, input }));
   } catch (error) {
     if (error instanceof IdempotencyValidationError) {
       throw new HttpError(

@@ -13,15 +13,9 @@ import {
   setStock,
 } from '../../shared/adapters/orders-db.ts';
 import { identityFrom, requireAdmin } from '../../shared/auth/identity.ts';
-import {
-  IdempotencyKey,
-  OrderError,
-  PlaceOrderInput,
-  requestHash,
-  SetStockInput,
-} from '../../shared/domain/orders.ts';
+import { OrderError, PlaceOrderInput, requestHash, SetStockInput } from '../../shared/domain/orders.ts';
 import { badRequest, HttpError, notFound } from '../../shared/http/errors.ts';
-import { header, parseBody, parseQuery, pathParameter } from '../../shared/http/request.ts';
+import { idempotencyKey, parseBody, parseQuery, pathParameter } from '../../shared/http/request.ts';
 import { json } from '../../shared/http/response.ts';
 import { routes } from '../../shared/http/router.ts';
 import { httpHandler, logger, metrics } from '../../shared/middleware/http-handler.ts';
@@ -64,20 +58,10 @@ async function relaySoon(): Promise<void> {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function idempotencyKey(event: APIGatewayProxyEvent): string {
-  const parsed = IdempotencyKey.safeParse(header(event, 'Idempotency-Key') ?? '');
-  if (!parsed.success) {
-    throw badRequest('The Idempotency-Key header is invalid', [
-      { path: 'header.Idempotency-Key', message: parsed.error.issues[0]?.message ?? 'is invalid' },
-    ]);
-  }
-  return parsed.data;
-}
-
 /** `POST /orders`: the caller's cart becomes an order, exactly once per Idempotency-Key. */
 async function createOrder(event: APIGatewayProxyEvent) {
   const { userId } = identityFrom(event);
-  const key = idempotencyKey(event);
+  const key = idempotencyKey(event, { required: true });
   const input = parseBody(event, PlaceOrderInput);
   const hash = requestHash(input);
 

@@ -25,13 +25,6 @@ export interface Order {
 export const PlaceOrderInput = z.object({ region: z.enum(REGIONS).default('eu') });
 export type PlaceOrderInput = z.infer<typeof PlaceOrderInput>;
 
-/** `Idempotency-Key`: 1–128 visible ASCII characters. */
-export const IdempotencyKey = z
-  .string()
-  .min(1, 'is required')
-  .max(128, 'must be at most 128 characters')
-  .regex(/^[\x21-\x7e]+$/, 'must be visible ASCII characters');
-
 /** `PUT /inventory/{productId}` body. */
 export const SetStockInput = z.object({ stock: z.int().min(0).max(1_000_000_000) });
 

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { badRequest, type ErrorDetail, HttpError } from './errors.ts';
 
 function toDetails(prefix: string, error: z.ZodError): ErrorDetail[] {
@@ -58,4 +58,35 @@ export function header(event: Pick<APIGatewayProxyEvent, 'headers'>, name: strin
     if (key.toLowerCase() === wanted) return value ?? undefined;
   }
   return undefined;
+}
+
+/** `Idempotency-Key`: 1–128 visible ASCII characters. */
+const IdempotencyKey = z
+  .string()
+  .min(1, 'is required')
+  .max(128, 'must be at most 128 characters')
+  .regex(/^[\x21-\x7e]+$/, 'must be visible ASCII characters');
+
+/**
+ * The `Idempotency-Key` header: 400 naming `header.Idempotency-Key` when it is malformed, or when it
+ * is missing and `required`. Returns undefined for an optional key that was not sent.
+ */
+export function idempotencyKey(
+  event: Pick<APIGatewayProxyEvent, 'headers'>,
+  options: { required: true },
+): string;
+export function idempotencyKey(
+  event: Pick<APIGatewayProxyEvent, 'headers'>,
+  options: { required: false },
+): string | undefined;
+export function idempotencyKey(event: Pick<APIGatewayProxyEvent, 'headers'>, options: { required: boolean }) {
+  const value = header(event, 'Idempotency-Key');
+  if (value === undefined && !options.required) return undefined;
+  const parsed = IdempotencyKey.safeParse(value ?? '');
+  if (!parsed.success) {
+    throw badRequest('The Idempotency-Key header is invalid', [
+      { path: 'header.Idempotency-Key', message: parsed.error.issues[0]?.message ?? 'is invalid' },
+    ]);
+  }
+  return parsed.data;
 }
