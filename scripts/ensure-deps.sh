@@ -5,6 +5,7 @@ set -eu
 cd "$(dirname -- "$0")/.."
 marker=node_modules/.package-lock.json
 if [ ! -f "$marker" ] || [ package-lock.json -nt "$marker" ]; then
-  echo "Installing dependencies (npm ci)..." >&2
-  npm ci --no-audit --no-fund >&2
+  # `npm install` (not `npm ci`) updates in place, without first deleting node_modules.
+  echo "Installing dependencies (npm install)..." >&2
+  npm install --no-audit --no-fund >&2
 fi
