@@ -10,6 +10,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../shared/auth/jwt.ts';
 import type { ShopConfig } from '../config.ts';
+import { ConsistencyLab } from '../constructs/consistency-lab.ts';
 import { ServiceFunction } from '../constructs/service-function.ts';
 import type { DataStack } from './data-stack.ts';
 import type { DatabaseStack } from './database-stack.ts';
@@ -139,7 +140,7 @@ export class ServicesStack extends Stack {
    * the event consumers, and the outbox relay. Each gets exactly the table, bus and database access
    * it uses.
    */
-  private addShopServices({ data, database, events }: ServicesStackProps): void {
+  private addShopServices({ config, data, database, events }: ServicesStackProps): void {
     const catalogTable = data.catalogTable;
     const cartsTable = data.cartsTable;
     const bus = events.bus;
@@ -272,6 +273,9 @@ export class ServicesStack extends Stack {
       schedule: events_.Schedule.rate(Duration.minutes(1)),
       targets: [new targets.LambdaFunction(relay, { retryAttempts: 2 })],
     });
+
+    // The consistency lab: experiments on its own items and rows, behind /consistency/experiments.
+    new ConsistencyLab(this, 'ConsistencyLab', { config, services: this, data, database, bus, eventTarget });
   }
 
   /** Adds a function with the house defaults, owned by the `platform` service unless told otherwise. */

@@ -41,7 +41,7 @@ describe('Services stack', () => {
         (fn) => fn.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME,
       ),
     );
-    expect(ours).toHaveLength(8 + 1 + 9); // aws services, aws database, local services (+ JWT authorizer)
+    expect(ours).toHaveLength(10 + 1 + 11); // aws services, aws database, local services (+ JWT authorizer)
     for (const fn of ours) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs24.x',
@@ -154,6 +154,9 @@ describe('shop services', () => {
         'PUT /cart/items/{productId} COGNITO_USER_POOLS',
         'PUT /inventory/{productId} COGNITO_USER_POOLS',
         'PUT /products/{productId} COGNITO_USER_POOLS',
+        'POST /consistency/experiments COGNITO_USER_POOLS',
+        'GET /consistency/experiments COGNITO_USER_POOLS',
+        'GET /consistency/experiments/{experimentId} COGNITO_USER_POOLS',
       ].sort(),
     );
   });

@@ -1,0 +1,125 @@
+import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import { z } from 'zod';
+import { identityFrom } from '../../shared/auth/identity.ts';
+import { optionalEnv } from '../../shared/config.ts';
+import { publishExperimentRequested } from '../../shared/consistency/events.ts';
+import { deadlineIn, runNow } from '../../shared/consistency/experiment.ts';
+import {
+  ExperimentRequest,
+  estimateDurationMs,
+  INLINE_LIMIT_MS,
+  MAX_RUN_MS,
+  resolveParameters,
+  SCENARIOS,
+} from '../../shared/consistency/parameters.ts';
+import { finish, getExperiment, listExperiments, recordRequest } from '../../shared/consistency/store.ts';
+import { badRequest, HttpError, notFound } from '../../shared/http/errors.ts';
+import { parseBody, parseQuery, pathParameter } from '../../shared/http/request.ts';
+import { json } from '../../shared/http/response.ts';
+import { routes } from '../../shared/http/router.ts';
+import { httpHandler, logger } from '../../shared/middleware/http-handler.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const target = () => optionalEnv('SHOP_TARGET', 'unknown') as string;
+
+/**
+ * `POST /consistency/experiments`: runs the experiment here and answers 201 with its report, or,
+ * when it would outlast API Gateway's 29 seconds, queues it for the runner and answers 202.
+ */
+async function startExperiment(event: APIGatewayProxyEvent, context: Context) {
+  const { userId } = identityFrom(event);
+  const parameters = resolveParameters(parseBody(event, ExperimentRequest));
+  const estimatedMs = estimateDurationMs(parameters);
+  if (estimatedMs > MAX_RUN_MS) {
+    throw badRequest('This experiment would run too long', [
+      {
+        path: 'body',
+        message: `would take about ${Math.ceil(estimatedMs / 60_000)} min (limit ${MAX_RUN_MS / 60_000} min): lower trials, stock, concurrency or thinkTimeMs`,
+      },
+    ]);
+  }
+  const experimentId = crypto.randomUUID();
+  if (estimatedMs > INLINE_LIMIT_MS) {
+    await recordRequest({ experimentId, parameters, requestedBy: userId });
+    try {
+      await publishExperimentRequested(experimentId);
+    } catch (error) {
+      await finish({
+        experimentId,
+        scenario: parameters.scenario,
+        parameters,
+        status: 'failed',
+        requestedAt: new Date().toISOString(),
+        error: 'The request could not be queued',
+      });
+      throw error;
+    }
+    return json(202, { experimentId, status: 'queued', estimatedSeconds: Math.ceil(estimatedMs / 1000) });
+  }
+  const report = await runNow({
+    experimentId,
+    parameters,
+    requestedBy: userId,
+    target: target(),
+    deadline: deadlineIn(context.getRemainingTimeInMillis()),
+    onCleanupError: (error) => logger.warn('lab cleanup failed', { experimentId, error: error as Error }),
+  });
+  if (report.status === 'failed') {
+    throw new HttpError(500, 'EXPERIMENT_FAILED', `Experiment ${experimentId} failed: ${report.error}`);
+  }
+  return json(201, report);
+}
+
+const ListQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  scenario: z.enum(SCENARIOS).optional(),
+  cursor: z.string().optional(),
+});
+const Cursor = z.object({ t: z.string().min(1), id: z.string().regex(UUID) });
+
+function decodeCursor(cursor: string | undefined) {
+  if (cursor === undefined) return undefined;
+  try {
+    const decoded = Cursor.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+    if (Number.isNaN(Date.parse(decoded.t))) throw new Error('not a time');
+    return { requestedAt: decoded.t, experimentId: decoded.id };
+  } catch {
+    throw badRequest('The cursor is invalid', [
+      { path: 'query.cursor', message: 'must be a nextCursor from a previous page' },
+    ]);
+  }
+}
+
+/** `GET /consistency/experiments`: past runs, newest first (optionally one scenario's), a page at a time. */
+async function listRuns(event: APIGatewayProxyEvent) {
+  identityFrom(event);
+  const query = parseQuery(event, ListQuery);
+  const page = await listExperiments({
+    limit: query.limit,
+    scenario: query.scenario,
+    after: decodeCursor(query.cursor),
+  });
+  const nextCursor = page.last
+    ? Buffer.from(JSON.stringify({ t: page.last.requestedAt, id: page.last.experimentId })).toString(
+        'base64url',
+      )
+    : null;
+  return json(200, { items: page.items, nextCursor });
+}
+
+/** `GET /consistency/experiments/{experimentId}`: the report once done; its status until then. */
+async function getRun(event: APIGatewayProxyEvent) {
+  identityFrom(event);
+  const experimentId = pathParameter(event, 'experimentId');
+  const report = UUID.test(experimentId) ? await getExperiment(experimentId) : undefined;
+  if (!report) throw notFound(`Experiment ${experimentId} does not exist`);
+  return json(200, report);
+}
+
+export const handler = httpHandler(
+  routes({
+    'POST /consistency/experiments': startExperiment,
+    'GET /consistency/experiments': listRuns,
+    'GET /consistency/experiments/{experimentId}': getRun,
+  }),
+);

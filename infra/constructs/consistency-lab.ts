@@ -1,0 +1,126 @@
+import { Duration } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events_ from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { EXPERIMENT_REQUESTED, LAB_PRODUCT_PREFIX } from '../../shared/consistency/constants.ts';
+import type { ShopConfig } from '../config.ts';
+import type { DataStack } from '../stacks/data-stack.ts';
+import type { DatabaseStack } from '../stacks/database-stack.ts';
+import type { ServicesStack } from '../stacks/services-stack.ts';
+import { ServiceFunction } from './service-function.ts';
+
+export interface ConsistencyLabProps {
+  readonly config: ShopConfig;
+  /** The stack whose API serves the lab's routes and whose alarms cover its functions. */
+  readonly services: ServicesStack;
+  readonly data: DataStack;
+  readonly database: DatabaseStack;
+  readonly bus: events_.IEventBus;
+  /** Retry and dead-letter settings of the shop's rule targets. */
+  readonly eventTarget: targets.LambdaFunctionProps;
+}
+
+/**
+ * The consistency lab: `POST/GET /consistency/experiments` and `GET /consistency/experiments/{id}`
+ * (function `ConsistencyApi`), and the `ConsistencyRunner` that runs experiments too long for the API
+ * (a rule on `ConsistencyExperimentRequested`). Both run experiments, so both get the same access:
+ *
+ * - the `ConsistencyLab` table and its `byGroup` index (the lab's own items);
+ * - the catalog table, only for items whose key begins `PRODUCT#lab-` (the projection-lag product);
+ * - the shop bus (the outbox relay of projection-lag; the API also queues runs);
+ * - Postgres (lab tables, the reports, and the lab product's inventory row).
+ *
+ * `SHOP_TARGET` tells the functions which target they run on, so reports can say what that engine
+ * can and cannot show.
+ */
+export class ConsistencyLab extends Construct {
+  readonly api: ServiceFunction;
+  readonly runner: ServiceFunction;
+
+  constructor(scope: Construct, id: string, props: ConsistencyLabProps) {
+    super(scope, id);
+    const { config, services, data, database, bus } = props;
+    const environment = {
+      CONSISTENCY_LAB_TABLE: data.labTable.tableName,
+      CATALOG_TABLE: data.catalogTable.tableName,
+      EVENT_BUS_NAME: bus.eventBusName,
+      SHOP_TARGET: config.target,
+      // The lab's workers open their own pool; the function's shared pool serves reports and setStock.
+      DB_POOL_MAX: '2',
+    };
+    const lab = (fnId: string, props: { entry: string; description: string; timeout: Duration }) => {
+      const fn = new ServiceFunction(this, fnId, {
+        ...props,
+        service: 'consistency',
+        memorySize: 1024,
+        environment,
+        ...database.networking,
+      });
+      grantTable(fn, data.labTable, LAB_TABLE_ACTIONS, ['byGroup']);
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+          resources: [data.catalogTable.tableArn],
+          conditions: {
+            'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`PRODUCT#${LAB_PRODUCT_PREFIX}*`] },
+          },
+        }),
+      );
+      bus.grantPutEventsTo(fn);
+      database.grantConnect(fn);
+      services.functions.push(fn); // alarms and dashboard
+      return fn;
+    };
+
+    this.api = lab('ConsistencyApi', {
+      entry: 'functions/consistency/api.ts',
+      description: 'POST/GET /consistency/experiments, GET /consistency/experiments/{experimentId}',
+      // API Gateway gives up at 29 s; runs estimated beyond 20 s go to the runner.
+      timeout: Duration.seconds(29),
+    });
+    this.runner = lab('ConsistencyRunner', {
+      entry: 'functions/consistency/runner.ts',
+      description: 'ConsistencyExperimentRequested → run the experiment and store its report',
+      timeout: Duration.minutes(15),
+    });
+
+    services.route('POST', '/consistency/experiments', this.api);
+    services.route('GET', '/consistency/experiments', this.api);
+    services.route('GET', '/consistency/experiments/{experimentId}', this.api);
+
+    new events_.Rule(this, 'ExperimentRequestedToRunner', {
+      eventBus: bus,
+      description: 'Runs consistency experiments too long for the API',
+      eventPattern: { source: [EXPERIMENT_REQUESTED.source], detailType: [EXPERIMENT_REQUESTED.detailType] },
+      targets: [new targets.LambdaFunction(this.runner, props.eventTarget)],
+    });
+  }
+}
+
+/** What experiments do to lab items: single-item reads and writes, transactions, batch cleanup, index queries. */
+const LAB_TABLE_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:Query',
+];
+
+/** Exactly these actions on the table and the named indexes (no `index/*`), as the services stack grants. */
+function grantTable(
+  fn: ServiceFunction,
+  table: dynamodb.ITableV2,
+  actions: string[],
+  indexes: string[] = [],
+): void {
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions,
+      resources: [table.tableArn, ...indexes.map((index) => `${table.tableArn}/index/${index}`)],
+    }),
+  );
+}

@@ -1,0 +1,129 @@
+import { Deadline } from './concurrency.ts';
+import { lazyPool, type RunContext } from './context.ts';
+import { deleteLabRows } from './lab-db.ts';
+import { LabKeys } from './lab-table.ts';
+import type { ExperimentParameters, Scenario } from './parameters.ts';
+import { type ExperimentReport, environmentFor, type ResultRow } from './report.ts';
+import { lostUpdate } from './scenarios/lost-update.ts';
+import { oversell } from './scenarios/oversell.ts';
+import { projectionLag } from './scenarios/projection-lag.ts';
+import { readAfterWrite } from './scenarios/read-after-write.ts';
+import { claim, finish, recordRequest } from './store.ts';
+
+const SCENARIO_RUNNERS: Record<Scenario, (ctx: RunContext) => Promise<ResultRow[]>> = {
+  'read-after-write': readAfterWrite,
+  'lost-update': lostUpdate,
+  oversell,
+  'projection-lag': projectionLag,
+};
+
+/** Time kept back from the function's remaining time for cleanup and storing the report (API path). */
+export const CLEANUP_RESERVE_MS = 5_000;
+/** The runner's runs can be 50 times longer, with as many more lab items to delete. */
+export const RUNNER_CLEANUP_RESERVE_MS = 60_000;
+
+/**
+ * Runs one experiment on its own keys and rows and cleans up after it, whatever happens: the lab
+ * items it wrote (DynamoDB), its rows (Postgres), its pool. Workers stop starting operations at
+ * `deadline` (those left count as errors), so cleanup fits in the function's time.
+ *
+ * @example
+ * const results = await runScenario(id, parameters, new Deadline(Date.now() + 20_000));
+ */
+export async function runScenario(
+  experimentId: string,
+  parameters: ExperimentParameters,
+  deadline: Deadline,
+  onCleanupError: (error: unknown) => void = () => {},
+): Promise<ResultRow[]> {
+  const keys = new LabKeys(experimentId);
+  const db = lazyPool(parameters.concurrency);
+  try {
+    return await SCENARIO_RUNNERS[parameters.scenario]({
+      experimentId,
+      parameters,
+      keys,
+      deadline,
+      pool: db.pool,
+    });
+  } finally {
+    await keys.deleteAll().catch(onCleanupError);
+    await db
+      .opened()
+      ?.then((pool) => deleteLabRows(pool, experimentId))
+      .catch(onCleanupError);
+    await db.end().catch(onCleanupError);
+  }
+}
+
+/**
+ * Runs a claimed experiment and stores its report: `done` with the results, or `failed` with the
+ * reason. Returns what was stored.
+ *
+ * @example
+ * const report = await executeClaimed(claimed, { target: 'local', deadline, log });
+ */
+export async function executeClaimed(
+  claimed: ExperimentReport,
+  options: { target: string; deadline: Deadline; onCleanupError?: (error: unknown) => void },
+): Promise<ExperimentReport> {
+  const environment = environmentFor(options.target);
+  const startedAt = claimed.startedAt ?? new Date().toISOString();
+  let report: ExperimentReport;
+  try {
+    const results = await runScenario(
+      claimed.experimentId,
+      claimed.parameters,
+      options.deadline,
+      options.onCleanupError,
+    );
+    report = {
+      ...claimed,
+      status: 'done',
+      environment,
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      results,
+    };
+  } catch (error) {
+    report = {
+      ...claimed,
+      status: 'failed',
+      environment,
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    };
+  }
+  await finish(report);
+  return report;
+}
+
+/**
+ * The API's synchronous path: records the request, claims it at once and runs it.
+ *
+ * @example
+ * const report = await runNow({ experimentId, parameters, requestedBy: 'alice', target: 'local', deadline });
+ */
+export async function runNow(input: {
+  experimentId: string;
+  parameters: ExperimentParameters;
+  requestedBy: string;
+  target: string;
+  deadline: Deadline;
+  onCleanupError?: (error: unknown) => void;
+}): Promise<ExperimentReport> {
+  await recordRequest(input);
+  const claimed = await claim(input.experimentId);
+  if (!claimed) throw new Error(`Experiment ${input.experimentId} vanished before it ran`);
+  return executeClaimed(claimed, input);
+}
+
+/**
+ * A deadline `remainingMs` from now, less what cleanup needs.
+ *
+ * @example
+ * const deadline = deadlineIn(context.getRemainingTimeInMillis());
+ */
+export const deadlineIn = (remainingMs: number, reserveMs = CLEANUP_RESERVE_MS) =>
+  new Deadline(Date.now() + Math.max(0, remainingMs - reserveMs));

@@ -1,0 +1,137 @@
+import type { ExperimentReport, ResultRow } from './report.ts';
+
+/** Human-readable output of a report: an aligned table and one sentence that says what it means. */
+
+const isNaive = (row: ResultRow) => row.strategy.startsWith('naive');
+const storeName = (row: ResultRow) => (row.store === 'dynamodb' ? 'DynamoDB' : 'Postgres');
+const ms = (value: number) => (value >= 100 ? value.toFixed(0) : value.toFixed(1));
+
+/**
+ * The report's results as an aligned text table: one header line naming the run, column titles,
+ * one row per strategy. Text columns are left-aligned, numbers right-aligned.
+ *
+ * @example
+ * console.log(formatTable(report));
+ * // scenario lost-update  (target local, trials 1, concurrency 16, thinkTimeMs 5)
+ * // store     strategy                 ops  anomalies   rate  retries  errors  p50 ms  …
+ */
+export function formatTable(report: ExperimentReport): string {
+  const p = report.parameters;
+  const settings = [
+    `target ${report.environment?.target ?? '?'}`,
+    `trials ${p.trials}`,
+    ...(p.scenario === 'projection-lag' ? [] : [`concurrency ${p.concurrency}`]),
+    ...(p.scenario === 'oversell' ? [`stock ${p.stock}`] : []),
+    ...(p.scenario === 'lost-update' || p.scenario === 'oversell' ? [`thinkTimeMs ${p.thinkTimeMs}`] : []),
+  ];
+  const rows = report.results ?? [];
+  const withCapacity = rows.some((row) => row.capacityUnits);
+  const header = [
+    'store',
+    'strategy',
+    'ops',
+    'anomalies',
+    'rate',
+    'retries',
+    'errors',
+    p.scenario === 'projection-lag' ? 'p50 lag ms' : 'p50 ms',
+    'p95 ms',
+    'p99 ms',
+    ...(withCapacity ? ['RCU', 'WCU'] : []),
+  ];
+  const cells = rows.map((row) => [
+    row.store,
+    row.strategy,
+    String(row.operations),
+    row.anomalies === null ? '-' : String(row.anomalies),
+    row.anomalyRate === null ? '-' : `${(row.anomalyRate * 100).toFixed(1)}%`,
+    String(row.retries),
+    String(row.errors),
+    ms(row.latencyMs.p50),
+    ms(row.latencyMs.p95),
+    ms(row.latencyMs.p99),
+    ...(withCapacity
+      ? [
+          row.capacityUnits ? row.capacityUnits.read.toFixed(1) : '-',
+          row.capacityUnits ? row.capacityUnits.write.toFixed(1) : '-',
+        ]
+      : []),
+  ]);
+  const widths = header.map((title, i) => Math.max(title.length, ...cells.map((c) => (c[i] ?? '').length)));
+  const line = (values: string[]) =>
+    values
+      .map((value, i) => (i < 2 ? value.padEnd(widths[i] ?? 0) : value.padStart(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [`scenario ${p.scenario}  (${settings.join(', ')})`, line(header), ...cells.map(line)].join('\n');
+}
+
+/**
+ * One sentence on what the numbers mean, from the numbers themselves (a safe strategy that showed
+ * an anomaly is called out, not glossed over).
+ *
+ * @example
+ * summarize(report);
+ * // 'Naive strategies lost increments (DynamoDB 11 of 16, Postgres 15 of 16); the other 6 lost none, at the price of 41 retries and p95 up to 80 ms.'
+ */
+export function summarize(report: ExperimentReport): string {
+  const rows = report.results ?? [];
+  const naive = rows.filter(isNaive);
+  const safe = rows.filter((row) => !isNaive(row));
+  const unexpected = safe.filter((row) => (row.anomalies ?? 0) > 0);
+  const errors = rows.reduce((sum, row) => sum + row.errors, 0);
+  const errorNote = errors ? ` ${errors} operation(s) failed: see errors and firstError.` : '';
+  const price = () => {
+    const retries = safe.reduce((sum, row) => sum + row.retries, 0);
+    const p95 = Math.max(0, ...safe.map((row) => row.latencyMs.p95));
+    return `at the price of ${retries} retries and p95 up to ${ms(p95)} ms`;
+  };
+  const unexpectedNote = unexpected.length
+    ? ` UNEXPECTED: ${unexpected.map((r) => `${storeName(r)} ${r.strategy} showed ${r.anomalies}`).join(', ')}.`
+    : '';
+
+  switch (report.scenario) {
+    case 'lost-update':
+    case 'oversell': {
+      const lost = report.scenario === 'lost-update';
+      const counts = naive
+        .map(
+          (row) =>
+            `${storeName(row)} ${lost ? `${row.anomalies} of ${row.operations}` : `by ${row.anomalies}`}`,
+        )
+        .join(', ');
+      const stock = report.parameters.stock * report.parameters.trials;
+      const head = naive.every((row) => row.anomalies === 0)
+        ? 'This time the naive strategies got lucky (no anomaly); raise concurrency or thinkTimeMs to see the race'
+        : lost
+          ? `Naive strategies lost increments (${counts})`
+          : `Naive strategies oversold a stock of ${stock} (${counts})`;
+      const others = safe.length - unexpected.length;
+      const tail = lost
+        ? `the other ${others} lost none, ${price()}`
+        : `the other ${others} sold exactly the stock, ${price()}`;
+      return `${head}; ${tail}.${unexpectedNote}${errorNote}`;
+    }
+    case 'read-after-write': {
+      const stale = rows.filter((row) => (row.anomalies ?? 0) > 0);
+      const eventualRead = rows.find((row) => row.strategy.startsWith('GetItem (eventual'));
+      const strongRead = rows.find((row) => row.strategy.startsWith('GetItem Consistent'));
+      const cost =
+        eventualRead?.capacityUnits && strongRead?.capacityUnits
+          ? ` Strong reads cost ${strongRead.capacityUnits.read.toFixed(1)} read units against ${eventualRead.capacityUnits.read.toFixed(1)} for eventual ones.`
+          : '';
+      const head = stale.length
+        ? `Stale reads: ${stale.map((row) => `${storeName(row)} ${row.strategy} ${row.anomalies} of ${row.operations}`).join(', ')}.`
+        : report.environment?.staleReadsPossible === false
+          ? `No stale reads, because ${report.environment.dynamodb} cannot serve one (one copy of the data); on AWS eventual and GSI reads can be stale.`
+          : 'No stale reads this time: every read saw the write before it.';
+      return `${head}${cost}${errorNote}`;
+    }
+    case 'projection-lag': {
+      const strong = rows.find((row) => row.strategy.includes('strong'));
+      return strong
+        ? `A stock change committed in Postgres showed in the DynamoDB catalog after ${ms(strong.latencyMs.p50)} ms (p50), ${ms(strong.latencyMs.p99)} ms (p99): outbox, EventBridge and the projection function, during which the catalog shows the old stock.${errorNote}`
+        : `No lag measured.${errorNote}`;
+    }
+  }
+}

@@ -1,0 +1,84 @@
+import pg from 'pg';
+import { connectionConfig } from '../adapters/postgres.ts';
+
+/**
+ * The lab's Postgres side: tables `lab_counters` and `lab_stock` (migration 0003), rows keyed by
+ * `<experimentId>:…` with the run's `experiment_id`, deleted when the run ends.
+ */
+
+/**
+ * A pool of its own for one run, with a connection per worker (plus two for setup and checks): the
+ * shared pool of the function has two, which would queue the workers instead of racing them.
+ * Close it with `end()` when the run is over.
+ *
+ * @example
+ * const pool = await labPool(16);
+ * try { … } finally { await pool.end(); }
+ */
+export async function labPool(workers: number): Promise<pg.Pool> {
+  return new pg.Pool({
+    ...(await connectionConfig()),
+    max: workers + 2,
+    idleTimeoutMillis: 10_000,
+    connectionTimeoutMillis: 10_000,
+  });
+}
+
+/**
+ * Checks out `count` connections before any worker starts (so opening connections does not stagger
+ * the race), runs `work` with them, and releases them. A connection that saw an error is discarded.
+ *
+ * @example
+ * await withConnections(pool, 16, (clients) => runWorkers(16, (i) => increment(clients[i])));
+ */
+export async function withConnections<T>(
+  pool: pg.Pool,
+  count: number,
+  work: (clients: pg.PoolClient[]) => Promise<T>,
+): Promise<T> {
+  const clients = await Promise.all(Array.from({ length: count }, () => pool.connect()));
+  let failed = false;
+  try {
+    return await work(clients);
+  } catch (error) {
+    failed = true;
+    throw error;
+  } finally {
+    for (const client of clients) client.release(failed);
+  }
+}
+
+/** SQLSTATEs after which a transaction is simply run again: serialization failure, deadlock. */
+const RETRYABLE = new Set(['40001', '40P01']);
+
+/** Whether Postgres refused a transaction because of a concurrent one (retry it). */
+export const isSerializationFailure = (error: unknown): boolean =>
+  typeof error === 'object' && error !== null && RETRYABLE.has((error as { code?: string }).code ?? '');
+
+/**
+ * Runs `fn` between `begin` (with the isolation level) and `commit`, rolling back on any error.
+ *
+ * @example
+ * await inTransaction(client, 'serializable', async () => { … });
+ */
+export async function inTransaction<T>(
+  client: pg.PoolClient,
+  isolation: 'read committed' | 'serializable',
+  fn: () => Promise<T>,
+): Promise<T> {
+  await client.query(`begin isolation level ${isolation}`);
+  try {
+    const result = await fn();
+    await client.query('commit');
+    return result;
+  } catch (error) {
+    await client.query('rollback').catch(() => {});
+    throw error;
+  }
+}
+
+/** Deletes every lab row of a run. */
+export async function deleteLabRows(db: pg.Pool, experimentId: string): Promise<void> {
+  await db.query('delete from lab_counters where experiment_id = $1', [experimentId]);
+  await db.query('delete from lab_stock where experiment_id = $1', [experimentId]);
+}

@@ -1,0 +1,156 @@
+import { z } from 'zod';
+
+/**
+ * What a consistency experiment may be asked to do, and how long it will take.
+ *
+ * Ranges (a value outside them is a 400 naming `body.<field>`):
+ *
+ * | field         | range    | default                                                    |
+ * | ------------- | -------- | ---------------------------------------------------------- |
+ * | `scenario`    | see below| required                                                   |
+ * | `trials`      | 1–1000   | read-after-write 50, projection-lag 20, the others 1       |
+ * | `concurrency` | 1–64     | 16 (projection-lag runs its trials one after another: 1)   |
+ * | `stock`       | 1–10000  | 10 (oversell only)                                         |
+ * | `thinkTimeMs` | 0–1000   | 5                                                          |
+ *
+ * A run estimated to last longer than {@link INLINE_LIMIT_MS} is answered 202 and run by the runner
+ * function; one estimated beyond {@link MAX_RUN_MS} is refused (400) before anything runs.
+ */
+export const SCENARIOS = ['read-after-write', 'lost-update', 'oversell', 'projection-lag'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+export const LIMITS = {
+  trials: { min: 1, max: 1000 },
+  concurrency: { min: 1, max: 64 },
+  stock: { min: 1, max: 10_000 },
+  thinkTimeMs: { min: 0, max: 1000 },
+} as const;
+
+/** Defaults per scenario. `trials` means: read-after-write pairs, counters, sales, or stock changes. */
+export const DEFAULTS: Record<
+  Scenario,
+  { trials: number; concurrency: number; stock: number; thinkTimeMs: number }
+> = {
+  'read-after-write': { trials: 50, concurrency: 16, stock: 10, thinkTimeMs: 5 },
+  'lost-update': { trials: 1, concurrency: 16, stock: 10, thinkTimeMs: 5 },
+  oversell: { trials: 1, concurrency: 16, stock: 10, thinkTimeMs: 5 },
+  'projection-lag': { trials: 20, concurrency: 1, stock: 10, thinkTimeMs: 5 },
+};
+
+/** Runs estimated above this are answered 202 and executed asynchronously (API Gateway stops at 29 s). */
+export const INLINE_LIMIT_MS = 20_000;
+/** Runs estimated above this are refused: the runner function has 15 minutes, cleanup included. */
+export const MAX_RUN_MS = 10 * 60_000;
+
+const int = (name: keyof typeof LIMITS) =>
+  z
+    .int(`must be an integer from ${LIMITS[name].min} to ${LIMITS[name].max}`)
+    .min(LIMITS[name].min, `must be at least ${LIMITS[name].min}`)
+    .max(LIMITS[name].max, `must be at most ${LIMITS[name].max}`)
+    .optional();
+
+/**
+ * The body of `POST /consistency/experiments`. Unknown fields are refused so a typo
+ * (`concurency`) is a 400 rather than a silently ignored default.
+ *
+ * @example
+ * const request = parseBody(event, ExperimentRequest); // { scenario: 'lost-update', concurrency: 32 }
+ */
+export const ExperimentRequest = z.strictObject({
+  scenario: z.enum(SCENARIOS, `must be one of ${SCENARIOS.join(', ')}`),
+  trials: int('trials'),
+  concurrency: int('concurrency'),
+  stock: int('stock'),
+  thinkTimeMs: int('thinkTimeMs'),
+});
+export type ExperimentRequest = z.infer<typeof ExperimentRequest>;
+
+/** A request with every default filled in: what a report states under `parameters`. */
+export interface ExperimentParameters {
+  scenario: Scenario;
+  trials: number;
+  concurrency: number;
+  stock: number;
+  thinkTimeMs: number;
+}
+
+/**
+ * Fills in the scenario's defaults. projection-lag measures one change at a time, so its
+ * concurrency is always 1.
+ *
+ * @example
+ * resolveParameters({ scenario: 'oversell' }); // { scenario: 'oversell', trials: 1, concurrency: 16, stock: 10, thinkTimeMs: 5 }
+ */
+export function resolveParameters(request: ExperimentRequest): ExperimentParameters {
+  const defaults = DEFAULTS[request.scenario];
+  return {
+    scenario: request.scenario,
+    trials: request.trials ?? defaults.trials,
+    concurrency: request.scenario === 'projection-lag' ? 1 : (request.concurrency ?? defaults.concurrency),
+    stock: request.stock ?? defaults.stock,
+    thinkTimeMs: request.thinkTimeMs ?? defaults.thinkTimeMs,
+  };
+}
+
+/**
+ * Round-trip times the estimate assumes: AWS-like (a Lambda in a VPC talking to DynamoDB and RDS,
+ * EventBridge delivering to a Lambda), so the estimate errs long on the local cloud, never short.
+ */
+const DYNAMODB_MS = 6;
+const POSTGRES_MS = 3;
+const EVENT_DELIVERY_MS = 600;
+const FIXED_MS = 1500; // pools, warm-up, cleanup
+
+/**
+ * How long a run should take, in milliseconds: the basis of the 201-or-202 decision.
+ *
+ * Strategies that let workers proceed in parallel cost one round per `concurrency` operations;
+ * strategies that serialise the workers on one item or row (locks, conflicts, one winner per round
+ * of optimistic retries) cost one round per operation. Each round is the think time plus the round
+ * trips it needs.
+ *
+ * @example
+ * estimateDurationMs(resolveParameters({ scenario: 'lost-update' })); // ≈ 2600 (ms)
+ */
+export function estimateDurationMs(p: ExperimentParameters): number {
+  const think = p.thinkTimeMs;
+  const rounds = (operations: number) => Math.ceil(operations / p.concurrency);
+  let perTrial: number;
+  switch (p.scenario) {
+    case 'read-after-write':
+      // write + read per strategy: three DynamoDB strategies and Postgres, in parallel batches.
+      return FIXED_MS + rounds(p.trials) * (3 * 2 * DYNAMODB_MS + 2 * POSTGRES_MS);
+    case 'projection-lag':
+      return FIXED_MS + p.trials * (3 * POSTGRES_MS + EVENT_DELIVERY_MS);
+    case 'lost-update': {
+      const n = p.concurrency;
+      perTrial =
+        // DynamoDB: naive in parallel; ADD and transactions serialise on the item; optimistic has one winner per round.
+        think +
+        2 * DYNAMODB_MS +
+        n * DYNAMODB_MS +
+        n * 2 * DYNAMODB_MS +
+        n * (think + 2 * DYNAMODB_MS) +
+        // Postgres: naive waits on the row lock for its write; n = n + 1 serialises; FOR UPDATE and SERIALIZABLE hold it across the think time.
+        (think + 2 * POSTGRES_MS + n * POSTGRES_MS) +
+        n * POSTGRES_MS +
+        n * (think + 3 * POSTGRES_MS) +
+        n * (think + 4 * POSTGRES_MS);
+      break;
+    }
+    case 'oversell': {
+      const attempts = p.stock + p.concurrency; // demand exceeds supply by one buyer per worker
+      perTrial =
+        rounds(attempts) * (think + 2 * DYNAMODB_MS) +
+        attempts * DYNAMODB_MS +
+        attempts * (think + 2 * DYNAMODB_MS) +
+        attempts * 2 * DYNAMODB_MS +
+        rounds(attempts) * (think + 2 * POSTGRES_MS) +
+        attempts * POSTGRES_MS +
+        attempts * (think + 3 * POSTGRES_MS) +
+        attempts * (think + 4 * POSTGRES_MS);
+      break;
+    }
+  }
+  return FIXED_MS + p.trials * perTrial;
+}
