@@ -4,6 +4,7 @@ import type { ShopConfig } from './config.ts';
 import { applySuppressions } from './nag.ts';
 import { DataStack } from './stacks/data-stack.ts';
 import { DatabaseStack } from './stacks/database-stack.ts';
+import { addEtlRoutes, EtlStack } from './stacks/etl-stack.ts';
 import { EventsStack } from './stacks/events-stack.ts';
 import { ObservabilityStack } from './stacks/observability-stack.ts';
 import { ServicesStack } from './stacks/services-stack.ts';
@@ -13,6 +14,8 @@ export interface Shop {
   readonly database: DatabaseStack;
   readonly events: EventsStack;
   readonly services: ServicesStack;
+  /** Not on `target=localstack` (Glue and Athena are not in LocalStack's free tier). */
+  readonly etl?: EtlStack;
   readonly observability: ObservabilityStack;
 }
 
@@ -42,6 +45,16 @@ export function buildShop(app: App, config: ShopConfig): Shop {
     events,
     description: description('REST API and functions'),
   });
+  let etl: EtlStack | undefined;
+  if (config.target !== 'localstack') {
+    etl = new EtlStack(app, name('Etl'), {
+      config,
+      data,
+      database,
+      description: description('data-lake ETL (Step Functions, Glue, Athena)'),
+    });
+    addEtlRoutes(services, etl);
+  }
   const observability = new ObservabilityStack(app, name('Observability'), {
     config,
     data,
@@ -50,7 +63,7 @@ export function buildShop(app: App, config: ShopConfig): Shop {
     services,
     description: description('dashboard and alarms'),
   });
-  const shop = { data, database, events, services, observability };
+  const shop = { data, database, events, services, etl, observability };
 
   Tags.of(app).add('project', 'serverless-shop');
   Tags.of(app).add('stage', config.stage);

@@ -14,6 +14,7 @@ import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/
 import { LocalApiGateway } from '../apigateway/gateway.ts';
 import type { LocalEventBridge, Rule } from '../eventbridge/bus.ts';
 import type { LambdaRuntime } from '../lambda/runtime.ts';
+import type { LocalStepFunctions } from '../stepfunctions/service.ts';
 import type { CfnResource, StackArtifact } from './assembly.ts';
 import {
   dependenciesOf,
@@ -48,6 +49,8 @@ export interface DeployEnvironment {
   s3: S3Client;
   runtime: LambdaRuntime;
   bus: LocalEventBridge;
+  /** Step Functions: state machines run locally (the definition from the template, unchanged). */
+  stepFunctions?: LocalStepFunctions;
   /** Values for template parameters (by name), e.g. DatabaseUrl. */
   parameters: Record<string, string>;
   state: DeployState;
@@ -88,6 +91,11 @@ const INERT = new Set([
   'AWS::CloudWatch::Alarm',
   'AWS::CloudWatch::Dashboard',
   'AWS::Events::Archive',
+  // The lake's catalog and query engine on AWS; locally the ETL queries Parquet with embedded DuckDB.
+  'AWS::Glue::Database',
+  'AWS::Glue::Table',
+  'AWS::Athena::WorkGroup',
+  'AWS::Athena::NamedQuery',
 ]);
 
 /** CloudFormation properties are free-form JSON, checked by CloudFormation's schema, not by us. */
@@ -300,6 +308,14 @@ async function deployStack(
       env.bus.putRule(rule);
       if (rule.scheduleExpression) deployment.schedules.push(ruleName);
       return { ref: ruleName, attributes: { Arn: arn('events', `rule/${ruleName}`) } };
+    }
+    if (type === 'AWS::StepFunctions::StateMachine' && env.stepFunctions) {
+      const machineName = String(props.StateMachineName ?? name(80));
+      const definition =
+        props.DefinitionString ?? (props.Definition ? JSON.stringify(props.Definition) : undefined);
+      if (typeof definition !== 'string') throw new Error('no DefinitionString or Definition');
+      const machineArn = env.stepFunctions.addStateMachine(machineName, definition);
+      return { ref: machineArn, attributes: { Arn: machineArn, Name: machineName } };
     }
     if (type === 'AWS::CloudFormation::CustomResource' || type.startsWith('Custom::')) {
       return runCustomResource(env, stackName, logicalId, type, props);

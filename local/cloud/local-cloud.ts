@@ -8,6 +8,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { freePort, startAll } from '../emulators/index.ts';
 import { LocalEventBridge } from '../eventbridge/bus.ts';
 import { LambdaRuntime } from '../lambda/runtime.ts';
+import { LocalStepFunctions } from '../stepfunctions/service.ts';
 import { readAssembly, synthesize } from './assembly.ts';
 import { type CustomResourceResponse, type Deployment, type DeployState, deployStacks } from './deploy.ts';
 import { ensureSigningKey, type SigningKey } from './signing-key.ts';
@@ -44,6 +45,7 @@ export interface LocalCloud {
   signingKey: SigningKey;
   runtime: LambdaRuntime;
   bus: LocalEventBridge;
+  stepFunctions: LocalStepFunctions;
   deployment: Deployment;
   /** Milliseconds from the call to ready, and the parts of it. */
   timings: Record<string, number>;
@@ -56,6 +58,8 @@ export interface EndpointsFile {
   servicesUrl: string;
   pid: number;
   functions: string[];
+  /** The emulators' endpoints, for tools that read the local stores (e.g. `npm run lake:query`). */
+  endpoints?: { dynamodb: string; s3: string };
 }
 
 /**
@@ -128,6 +132,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
         AWS_ENDPOINT_URL_S3: endpoints.s3,
         AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.eventbridge,
+        AWS_ENDPOINT_URL_SFN: endpoints.eventbridge,
         AWS_S3_FORCE_PATH_STYLE: 'true',
         // s3rver corrupts streamed uploads that carry the SDK's default checksums.
         AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
@@ -140,12 +145,36 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     });
     stoppers.push(() => runtime.stop());
 
+    const stepFunctions = new LocalStepFunctions({
+      region: REGION,
+      accountId: ACCOUNT_ID,
+      log,
+      // Retries happen as defined; only their pauses are shortened to keep local runs quick.
+      retryIntervalMs: 200,
+      invoke: async (functionArn, payload) => {
+        const fn = runtime.get(functionArn);
+        if (!fn)
+          throw Object.assign(new Error(`No function ${functionArn}`), {
+            name: 'Lambda.ResourceNotFoundException',
+          });
+        const result = await fn.invoke(payload);
+        if (result.ok) return result.payload;
+        throw Object.assign(new Error(result.error.errorMessage), { name: result.error.errorType });
+      },
+    });
+    stoppers.push(() => stepFunctions.idle());
+
     const bus = new LocalEventBridge({
       region: REGION,
       accountId: ACCOUNT_ID,
       deadLetterFile: path.join(stateDir, 'dead-letters.jsonl'),
       log,
       invoke: async (targetArn, payload) => {
+        // A rule targeting a state machine (e.g. the daily ETL schedule) starts an execution.
+        if (stepFunctions.has(targetArn)) {
+          stepFunctions.startExecution(targetArn, payload);
+          return;
+        }
         const fn = runtime.get(targetArn);
         if (!fn) throw new Error(`target ${targetArn} is not a local function`);
         const result = await fn.invoke(payload);
@@ -163,11 +192,16 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     // Serve the EventBridge API and the control API (custom resources answer there) before deploying.
     const routes: () => string[] = () => [];
     servicesServer.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      if (req.headers['x-amz-target']) {
+      const target = String(req.headers['x-amz-target'] ?? '');
+      if (target.startsWith('AWSStepFunctions.')) {
+        void stepFunctions.handleHttp(req, res);
+        return;
+      }
+      if (target) {
         void bus.handleHttp(req, res);
         return;
       }
-      void control(req, res, { runtime, bus, pendingResponses, routes: () => routes() });
+      void control(req, res, { runtime, bus, stepFunctions, pendingResponses, routes: () => routes() });
     });
 
     const t1 = performance.now();
@@ -190,6 +224,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       }),
       runtime,
       bus,
+      stepFunctions,
       parameters: { DatabaseUrl: endpoints.databaseUrl, JwtPublicJwk: JSON.stringify(signingKey.publicJwk) },
       state,
       warn: (line) => log({ level: 'WARN', source: 'deploy', message: line }),
@@ -237,12 +272,24 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       servicesUrl,
       pid: process.pid,
       functions: runtime.list().map((f) => f.name),
+      endpoints: { dynamodb: endpoints.dynamodb, s3: endpoints.s3 },
     };
     writeFileSync(path.join(stateDir, 'endpoints.json'), JSON.stringify(endpointsFile, null, 2));
     stoppers.push(async () => rmSync(path.join(stateDir, 'endpoints.json'), { force: true }));
     mark('total', started);
 
-    return { apiUrl, servicesUrl, endpoints, signingKey, runtime, bus, deployment, timings, stop: stopAll };
+    return {
+      apiUrl,
+      servicesUrl,
+      endpoints,
+      signingKey,
+      runtime,
+      bus,
+      stepFunctions,
+      deployment,
+      timings,
+      stop: stopAll,
+    };
   } catch (error) {
     await stopAll();
     throw error;
@@ -256,6 +303,7 @@ async function control(
   ctx: {
     runtime: LambdaRuntime;
     bus: LocalEventBridge;
+    stepFunctions: LocalStepFunctions;
     pendingResponses: Map<string, (response: CustomResourceResponse) => void>;
     routes: () => string[];
   },
@@ -298,6 +346,31 @@ async function control(
       const fn = ctx.runtime.get(decodeURIComponent(id));
       if (!fn) return reply(404, { message: `No function ${id}` });
       return reply(200, await fn.invoke(body ? JSON.parse(body) : {}));
+    }
+    if (req.method === 'GET' && resource === 'state-machines')
+      return reply(200, ctx.stepFunctions.machines());
+    if (req.method === 'GET' && resource === 'executions' && !id) {
+      return reply(
+        200,
+        ctx.stepFunctions.list().map(({ events: _e, done: _d, ...e }) => e),
+      );
+    }
+    if (req.method === 'GET' && resource === 'executions' && id) {
+      // The execution with its event log (state entered/exited, task failures and retries).
+      const { done: _d, ...execution } = ctx.stepFunctions.describe(decodeURIComponent(id));
+      return reply(200, execution);
+    }
+    if (req.method === 'POST' && resource === 'state-machines' && id && action === 'start') {
+      // Like `aws stepfunctions start-execution`; `?wait=true` answers when the execution has ended.
+      const input = body ? (JSON.parse(body) as { name?: string; input?: unknown }) : {};
+      const execution = ctx.stepFunctions.startExecution(
+        decodeURIComponent(id),
+        input.input ?? {},
+        input.name,
+      );
+      if (url.searchParams.get('wait') === 'true') await execution.done;
+      const { done: _d, events: _e, ...summary } = execution;
+      return reply(200, summary);
     }
     if (req.method === 'GET' && resource === 'dead-letters') return reply(200, ctx.bus.listDeadLetters());
     if (req.method === 'GET' && resource === 'rules') return reply(200, ctx.bus.listRules());

@@ -10,8 +10,12 @@ describe('the CDK app', () => {
       it(`synthesizes for target=${target} stage=${stage} with no unacknowledged cdk-nag finding`, () => {
         const { app } = synth(target, stage);
         const stacks = app.synth().stacks.map((s) => s.stackName);
+        // The ETL stack (Glue, Athena, Step Functions) is not deployed to LocalStack's free tier.
+        const etl = target === 'localstack' ? [] : ['Etl'];
         expect(stacks).toEqual(
-          ['Data', 'Database', 'Events', 'Services', 'Observability'].map((part) => `Shop-${stage}-${part}`),
+          ['Data', 'Database', 'Events', ...etl, 'Services', 'Observability'].map(
+            (part) => `Shop-${stage}-${part}`,
+          ),
         );
       });
     }

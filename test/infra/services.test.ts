@@ -157,6 +157,10 @@ describe('shop services', () => {
         'POST /consistency/experiments COGNITO_USER_POOLS',
         'GET /consistency/experiments COGNITO_USER_POOLS',
         'GET /consistency/experiments/{experimentId} COGNITO_USER_POOLS',
+        // The ETL runs routes (their function lives in the Etl stack, see etl-stack.ts addEtlRoutes).
+        'POST /etl/runs COGNITO_USER_POOLS',
+        'GET /etl/runs COGNITO_USER_POOLS',
+        'GET /etl/runs/{runId} COGNITO_USER_POOLS',
       ].sort(),
     );
   });

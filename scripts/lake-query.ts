@@ -1,0 +1,54 @@
+/**
+ * `npm run lake:query -- "<SQL>"`: ad-hoc SQL over the local lake's curated and analytics zones,
+ * with embedded DuckDB. Views: curated_orders, curated_order_items, curated_products (partition
+ * column `dt` = extraction day; a key may repeat across days, latest `version` wins) and
+ * analytics_daily_sales, analytics_top_products, analytics_cancellations (`dt` = order day).
+ *
+ * Reads the running local cloud's buckets (`npm start`). On AWS, run the same SQL in the Athena
+ * workgroup `shop-<stage>-etl` (database `shop_<stage>_lake`).
+ */
+import { runningCloud } from '../local/cli/endpoints.ts';
+import { DuckDbEngine } from '../shared/etl/engines.ts';
+import { CURATED_TABLES, REPORTS } from '../shared/etl/lake.ts';
+
+const sql = process.argv.slice(2).join(' ').trim();
+if (!sql) {
+  console.error(
+    'Usage: npm run lake:query -- "select * from analytics_daily_sales order by dt desc limit 20"',
+  );
+  process.exit(2);
+}
+// The running cloud's state directory: .local unless LOCAL_STATE_DIR says otherwise (npm start -- --state-dir).
+const cloud = runningCloud(process.env.LOCAL_STATE_DIR);
+const functions = (await (await fetch(`${cloud.servicesUrl}/_local/functions`)).json()) as {
+  name: string;
+  environment: Record<string, string>;
+}[];
+const env = functions.find((f) => f.name.includes('EtlTransform'))?.environment;
+if (!env) throw new Error('The local cloud has no ETL functions deployed');
+Object.assign(process.env, {
+  LAKE_RAW_BUCKET: env.LAKE_RAW_BUCKET,
+  LAKE_CURATED_BUCKET: env.LAKE_CURATED_BUCKET,
+  LAKE_ANALYTICS_BUCKET: env.LAKE_ANALYTICS_BUCKET,
+  // The local S3 (s3rver) as the local cloud's functions see it.
+  AWS_ENDPOINT_URL_S3: cloud.endpoints?.s3,
+  AWS_S3_FORCE_PATH_STYLE: 'true',
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'S3RVER',
+  AWS_SECRET_ACCESS_KEY: 'S3RVER',
+  AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+  AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+});
+const engine = await DuckDbEngine.overLake({
+  zones: { curated: [...CURATED_TABLES], analytics: [...REPORTS] },
+});
+try {
+  const rows = await engine.query(sql);
+  console.table(
+    rows.map((r) =>
+      Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v])),
+    ),
+  );
+} finally {
+  await engine.close();
+}

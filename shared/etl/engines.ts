@@ -1,0 +1,156 @@
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import {
+  AthenaClient,
+  GetQueryExecutionCommand,
+  GetQueryResultsCommand,
+  StartQueryExecutionCommand,
+} from '@aws-sdk/client-athena';
+import { requireEnv } from '../config.ts';
+import { CURATED_TABLES, getStream, listKeys, type Zone } from './lake.ts';
+
+export type Row = Record<string, unknown>;
+
+/** The part of @duckdb/node-api's connection used here (the module is loaded only when DuckDB is the engine). */
+interface DuckConnection {
+  runAndReadAll(sql: string): Promise<{ getRowObjectsJS(): Row[] }>;
+  run(sql: string): Promise<unknown>;
+  closeSync(): void;
+}
+
+/** Where the aggregate SQL runs. Chosen by configuration (`QUERY_ENGINE`), set per target by the stack. */
+export interface QueryEngine {
+  readonly name: string;
+  query(sql: string): Promise<Row[]>;
+  close(): Promise<void>;
+}
+
+export async function queryEngine(env: NodeJS.ProcessEnv = process.env): Promise<QueryEngine> {
+  const engine = env.QUERY_ENGINE ?? 'duckdb';
+  if (engine === 'athena') return new AthenaEngine();
+  if (engine === 'duckdb') return DuckDbEngine.overLake({ zones: { curated: [...CURATED_TABLES] } });
+  throw new Error(`QUERY_ENGINE must be athena or duckdb, got ${engine}`);
+}
+
+/**
+ * DuckDB (embedded, the npm package) over a local copy of lake tables: each table's Parquet files
+ * are downloaded into a temporary directory (Hive layout kept) and exposed as a view
+ * `<zone>_<table>` with its `dt` partition column. Extensions such as httpfs are not needed.
+ */
+export class DuckDbEngine implements QueryEngine {
+  readonly name = 'duckdb';
+  private readonly connection: DuckConnection;
+  private readonly dir: string | undefined;
+
+  private constructor(connection: DuckConnection, dir: string | undefined) {
+    this.connection = connection;
+    this.dir = dir;
+  }
+
+  /** An empty DuckDB (for converting files in the benchmark). */
+  static async create(dir?: string): Promise<DuckDbEngine> {
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
+    const connection = await instance.connect();
+    return new DuckDbEngine(connection as never, dir);
+  }
+
+  static async overLake(options: { zones: Partial<Record<Zone, string[]>> }): Promise<DuckDbEngine> {
+    const dir = mkdtempSync(path.join(tmpdir(), 'etl-duckdb-'));
+    const engine = await DuckDbEngine.create(dir);
+    for (const [zone, tables] of Object.entries(options.zones) as [Zone, string[]][]) {
+      for (const table of tables) {
+        const objects = (await listKeys(zone, `${table}/`)).filter((o) => o.key.endsWith('.parquet'));
+        const local = path.join(dir, zone, table);
+        for (const object of objects) {
+          const file = path.join(dir, zone, object.key);
+          mkdirSync(path.dirname(file), { recursive: true });
+          await pipeline(await getStream(zone, object.key), createWriteStream(file));
+        }
+        const view = `${zone}_${table}`;
+        if (objects.length) {
+          await engine.connection.run(
+            `create view ${view} as select * from read_parquet('${local}/*/*.parquet', hive_partitioning = true, hive_types = {'dt': varchar})`,
+          );
+        }
+      }
+    }
+    return engine;
+  }
+
+  async query(sql: string): Promise<Row[]> {
+    const reader = await this.connection.runAndReadAll(sql);
+    return reader.getRowObjectsJS();
+  }
+
+  async run(sql: string): Promise<void> {
+    await this.connection.run(sql);
+  }
+
+  async close(): Promise<void> {
+    this.connection.closeSync();
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Athena over the Glue tables `curated_orders` and `curated_order_items` (partition projection on
+ * `dt`), in the ETL workgroup (`ATHENA_WORKGROUP`, which sets the results location and a scan limit).
+ */
+export class AthenaEngine implements QueryEngine {
+  readonly name = 'athena';
+  private readonly client = new AthenaClient({});
+
+  async query(sql: string): Promise<Row[]> {
+    const started = await this.client.send(
+      new StartQueryExecutionCommand({
+        QueryString: sql,
+        WorkGroup: requireEnv('ATHENA_WORKGROUP'),
+        QueryExecutionContext: { Database: requireEnv('GLUE_DATABASE') },
+      }),
+    );
+    const id = started.QueryExecutionId as string;
+    for (let wait = 200; ; wait = Math.min(wait * 2, 5000)) {
+      const status = await this.client.send(new GetQueryExecutionCommand({ QueryExecutionId: id }));
+      const state = status.QueryExecution?.Status?.State;
+      if (state === 'SUCCEEDED') break;
+      if (state === 'FAILED' || state === 'CANCELLED')
+        throw new Error(`Athena query ${id} ${state}: ${status.QueryExecution?.Status?.StateChangeReason}`);
+      await new Promise((r) => setTimeout(r, wait));
+    }
+    const rows: Row[] = [];
+    let token: string | undefined;
+    let columns: { name: string; type: string }[] = [];
+    let first = true;
+    do {
+      const page = await this.client.send(
+        new GetQueryResultsCommand({ QueryExecutionId: id, NextToken: token }),
+      );
+      columns = (page.ResultSet?.ResultSetMetadata?.ColumnInfo ?? []).map((c) => ({
+        name: c.Name ?? '',
+        type: c.Type ?? 'varchar',
+      }));
+      for (const [i, row] of (page.ResultSet?.Rows ?? []).entries()) {
+        if (first && i === 0) continue; // the header row
+        rows.push(
+          Object.fromEntries(
+            columns.map((c, j) => {
+              const v = row.Data?.[j]?.VarCharValue;
+              if (v === undefined) return [c.name, null];
+              if (c.type === 'bigint' || c.type === 'integer') return [c.name, BigInt(v)];
+              if (c.type === 'double' || c.type === 'float') return [c.name, Number(v)];
+              return [c.name, v];
+            }),
+          ),
+        );
+      }
+      first = false;
+      token = page.NextToken;
+    } while (token);
+    return rows;
+  }
+
+  async close(): Promise<void> {}
+}

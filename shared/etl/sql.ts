@@ -1,0 +1,103 @@
+/**
+ * The analytics, as SQL: the same text runs on DuckDB (local, over the curated Parquet files) and on
+ * Athena (Trino, over the Glue tables with partition projection). Only ANSI features both share are
+ * used: CTEs, window functions, `count(distinct)`, no QUALIFY.
+ *
+ * Tables: `curated_orders` and `curated_order_items`, partitioned by `dt` (the day a change was
+ * extracted). A key can appear in several partitions (placed one day, cancelled the next): the
+ * `*_latest` CTEs keep its latest version, so every report sees each order once, as it is now.
+ */
+import type { ParquetType } from './records.ts';
+
+const LATEST = `
+with orders_latest as (
+  select * from (
+    select o.*, row_number() over (partition by order_id order by version desc) as rn
+    from curated_orders o
+  ) ranked where rn = 1
+),
+items_latest as (
+  select * from (
+    select i.*, row_number() over (partition by order_id, product_id order by version desc) as rn
+    from curated_order_items i
+  ) ranked where rn = 1
+)`;
+
+/** Order days touched by the changes extracted on `dt`: the analytics partitions a run rewrites. */
+export const AFFECTED_DATES = (dt: string) =>
+  `select distinct order_date as dt from curated_orders where dt = '${dt}' order by 1`;
+
+const inDates = (dates: string[]) => dates.map((d) => `'${d}'`).join(', ');
+
+export interface ReportSpec {
+  columns: readonly (readonly [string, ParquetType])[];
+  sql: (dates: string[]) => string;
+}
+
+export const REPORT_SQL = {
+  /** Placed orders only: orders, units and revenue per day, region and category. */
+  daily_sales: {
+    columns: [
+      ['dt', 'STRING'],
+      ['region', 'STRING'],
+      ['category', 'STRING'],
+      ['orders', 'INT64'],
+      ['units', 'INT64'],
+      ['revenue_cents', 'INT64'],
+    ],
+    sql: (dates) => `${LATEST}
+select o.order_date as dt, o.region, i.category,
+       count(distinct o.order_id) as orders,
+       sum(i.quantity) as units,
+       sum(i.line_cents) as revenue_cents
+from orders_latest o join items_latest i on i.order_id = o.order_id
+where o.status = 'PLACED' and o.order_date in (${inDates(dates)})
+group by o.order_date, o.region, i.category
+order by 1, 2, 3`,
+  },
+  /** The ten best-selling products of each day by revenue (placed orders). */
+  top_products: {
+    columns: [
+      ['dt', 'STRING'],
+      ['rank', 'INT64'],
+      ['product_id', 'STRING'],
+      ['product_name', 'STRING'],
+      ['category', 'STRING'],
+      ['units', 'INT64'],
+      ['revenue_cents', 'INT64'],
+    ],
+    sql: (dates) => `${LATEST},
+per_product as (
+  select o.order_date as dt, i.product_id, max(i.product_name) as product_name, max(i.category) as category,
+         sum(i.quantity) as units, sum(i.line_cents) as revenue_cents
+  from orders_latest o join items_latest i on i.order_id = o.order_id
+  where o.status = 'PLACED' and o.order_date in (${inDates(dates)})
+  group by o.order_date, i.product_id
+)
+select dt, rank, product_id, product_name, category, units, revenue_cents from (
+  select p.*, row_number() over (partition by dt order by revenue_cents desc, product_id) as rank from per_product p
+) ranked where rank <= 10
+order by 1, 2`,
+  },
+  /** Placed and cancelled orders per day and region, and the share cancelled. */
+  cancellations: {
+    columns: [
+      ['dt', 'STRING'],
+      ['region', 'STRING'],
+      ['placed_orders', 'INT64'],
+      ['cancelled_orders', 'INT64'],
+      ['cancellation_rate', 'DOUBLE'],
+    ],
+    sql: (dates) => `${LATEST}
+select order_date as dt, region,
+       sum(case when status = 'PLACED' then 1 else 0 end) as placed_orders,
+       sum(case when status = 'CANCELLED' then 1 else 0 end) as cancelled_orders,
+       cast(sum(case when status = 'CANCELLED' then 1 else 0 end) as double) / count(*) as cancellation_rate
+from orders_latest
+where order_date in (${inDates(dates)})
+group by order_date, region
+order by 1, 2`,
+  },
+} as const satisfies Record<string, ReportSpec>;
+
+export type ReportName = keyof typeof REPORT_SQL;
