@@ -129,6 +129,9 @@ export class DataStack extends Stack {
         },
       ]),
       curated: zone('curated', [
+        // ETL runs stage their output under _staging/<run>/ before publishing it; a run that crashed
+        // and was never re-run leaves its staging behind, invisible to readers: expire it.
+        { id: 'etl-staging', prefix: '_staging/', expiration: Duration.days(2) },
         {
           id: 'noncurrent',
           noncurrentVersionExpiration: Duration.days(90),
@@ -136,6 +139,9 @@ export class DataStack extends Stack {
         },
       ]),
       analytics: zone('analytics', [
+        // ETL runs stage their output under _staging/<run>/ before publishing it; a run that crashed
+        // and was never re-run leaves its staging behind, invisible to readers: expire it.
+        { id: 'etl-staging', prefix: '_staging/', expiration: Duration.days(2) },
         {
           id: 'noncurrent',
           noncurrentVersionExpiration: Duration.days(30),

@@ -97,7 +97,26 @@ describe('Data stack', () => {
     });
     const curatedId = logicalId(dev.shop.data.lake.curated);
     const curated = data.findResources('AWS::S3::Bucket')[curatedId];
-    expect(curated?.Properties.LifecycleConfiguration.Rules[0].ExpirationInDays).toBeUndefined();
+    // Only the staging leftovers expire; curated data itself is kept.
+    const rules = curated?.Properties.LifecycleConfiguration.Rules as {
+      Prefix?: string;
+      ExpirationInDays?: number;
+    }[];
+    expect(rules.filter((r) => r.ExpirationInDays !== undefined).map((r) => r.Prefix)).toEqual(['_staging/']);
+  });
+
+  it('expires what crashed ETL runs left in _staging/ of the curated and analytics zones', () => {
+    const buckets = data.findResources('AWS::S3::Bucket');
+    for (const zone of [dev.shop.data.lake.curated, dev.shop.data.lake.analytics]) {
+      expect(buckets[logicalId(zone)]?.Properties.LifecycleConfiguration.Rules).toContainEqual(
+        expect.objectContaining({
+          Id: 'etl-staging',
+          Prefix: '_staging/',
+          ExpirationInDays: 2,
+          Status: 'Enabled',
+        }),
+      );
+    }
   });
 
   it('retains data and protects tables in prod only', () => {
