@@ -69,6 +69,10 @@ export function buildShop(app: App, config: ShopConfig): Shop {
   Tags.of(app).add('stage', config.stage);
   Tags.of(app).add('target', config.target);
   applySuppressions(shop, config);
-  Validations.of(app).addPlugins(new cdkNag.AwsSolutionsChecks(app, { verbose: true }));
+  // The local cloud's own synth may skip the checks for speed (-c shop:nag=false): they do not change
+  // the template, and `npm run synth`, deploys, the infra tests and CI always run them.
+  if (app.node.tryGetContext('shop:nag') !== false && app.node.tryGetContext('shop:nag') !== 'false') {
+    Validations.of(app).addPlugins(new cdkNag.AwsSolutionsChecks(app, { verbose: true }));
+  }
   return shop;
 }

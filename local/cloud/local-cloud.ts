@@ -102,12 +102,14 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         mark('emulators', t0);
         return e;
       }),
-      synthesize({ root: options.root, outdir: assemblyDir, context: { target: 'local', stage } }).then(
-        (s) => {
-          mark(s.cached ? 'synth (cached)' : 'synth', t0);
-          return s;
-        },
-      ),
+      synthesize({
+        root: options.root,
+        outdir: assemblyDir,
+        context: { target: 'local', stage, 'shop:nag': false },
+      }).then((s) => {
+        mark(s.cached ? 'synth (cached)' : 'synth', t0);
+        return s;
+      }),
       ensureSigningKey(path.join(stateDir, 'keys')),
     ]);
     stoppers.push(() => emulators.stop());
