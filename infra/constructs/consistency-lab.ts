@@ -1,5 +1,4 @@
 import { Duration } from 'aws-cdk-lib';
-import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events_ from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -9,6 +8,7 @@ import type { ShopConfig } from '../config.ts';
 import type { DataStack } from '../stacks/data-stack.ts';
 import type { DatabaseStack } from '../stacks/database-stack.ts';
 import type { ServicesStack } from '../stacks/services-stack.ts';
+import { grantTable } from './grants.ts';
 import { ServiceFunction } from './service-function.ts';
 
 export interface ConsistencyLabProps {
@@ -109,18 +109,3 @@ const LAB_TABLE_ACTIONS = [
   'dynamodb:BatchWriteItem',
   'dynamodb:Query',
 ];
-
-/** Exactly these actions on the table and the named indexes (no `index/*`), as the services stack grants. */
-function grantTable(
-  fn: ServiceFunction,
-  table: dynamodb.ITableV2,
-  actions: string[],
-  indexes: string[] = [],
-): void {
-  fn.addToRolePolicy(
-    new iam.PolicyStatement({
-      actions,
-      resources: [table.tableArn, ...indexes.map((index) => `${table.tableArn}/index/${index}`)],
-    }),
-  );
-}

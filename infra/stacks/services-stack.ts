@@ -1,7 +1,6 @@
 import { CfnParameter, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
-import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events_ from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -11,6 +10,7 @@ import type { Construct } from 'constructs';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../shared/auth/jwt.ts';
 import type { ShopConfig } from '../config.ts';
 import { ConsistencyLab } from '../constructs/consistency-lab.ts';
+import { grantTable } from '../constructs/grants.ts';
 import { ServiceFunction } from '../constructs/service-function.ts';
 import type { DataStack } from './data-stack.ts';
 import type { DatabaseStack } from './database-stack.ts';
@@ -307,22 +307,4 @@ export class ServicesStack extends Stack {
     }
     return created;
   }
-}
-
-/**
- * Grants exactly these actions on the table, and on the named indexes only (no `index/*` wildcard):
- * what a function may do to a table is readable from its policy.
- */
-function grantTable(
-  fn: ServiceFunction,
-  table: dynamodb.ITableV2,
-  actions: string[],
-  indexes: string[] = [],
-): void {
-  fn.addToRolePolicy(
-    new iam.PolicyStatement({
-      actions,
-      resources: [table.tableArn, ...indexes.map((index) => `${table.tableArn}/index/${index}`)],
-    }),
-  );
 }
