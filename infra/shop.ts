@@ -57,6 +57,7 @@ export function buildShop(app: App, config: ShopConfig): Shop {
   }
   const observability = new ObservabilityStack(app, name('Observability'), {
     config,
+    etl,
     data,
     database,
     events,

@@ -6,6 +6,7 @@ import type { Construct } from 'constructs';
 import type { ShopConfig } from '../config.ts';
 import type { DataStack } from './data-stack.ts';
 import type { DatabaseStack } from './database-stack.ts';
+import type { EtlStack } from './etl-stack.ts';
 import type { EventsStack } from './events-stack.ts';
 import type { ServicesStack } from './services-stack.ts';
 
@@ -15,6 +16,8 @@ export interface ObservabilityStackProps extends StackProps {
   readonly database: DatabaseStack;
   readonly events: EventsStack;
   readonly services: ServicesStack;
+  /** The ETL stack where it is deployed: its functions and state machine get alarms too. */
+  readonly etl?: EtlStack;
 }
 
 /**
@@ -29,7 +32,8 @@ export class ObservabilityStack extends Stack {
 
   constructor(scope: Construct, id: string, props: ObservabilityStackProps) {
     super(scope, id, props);
-    const { config, data, database, events, services } = props;
+    const { config, data, database, events, services, etl } = props;
+    const functions = [...services.functions, ...(etl?.functions ?? [])];
     const period = Duration.minutes(5);
 
     this.alarmTopic = new sns.Topic(this, 'Alarms', {
@@ -52,7 +56,7 @@ export class ObservabilityStack extends Stack {
     };
 
     alarm('Api5xx', services.api.metricServerError({ period, statistic: 'Sum' }), 5, 'API answered 5xx');
-    for (const fn of services.functions) {
+    for (const fn of functions) {
       const name = fn.node.id;
       alarm(`${name}Errors`, fn.metricErrors({ period, statistic: 'Sum' }), 1, `${name} function errors`);
       alarm(
@@ -87,6 +91,14 @@ export class ObservabilityStack extends Stack {
         'RDS connections near the instance limit',
       );
     }
+    if (etl) {
+      alarm(
+        'EtlRunsFailed',
+        etl.stateMachine.metricFailed({ period, statistic: 'Sum' }),
+        1,
+        'An ETL run failed',
+      );
+    }
     alarm(
       'DeadLetters',
       events.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
@@ -110,13 +122,11 @@ export class ObservabilityStack extends Stack {
       }),
       new cloudwatch.GraphWidget({
         title: 'Lambda errors',
-        left: services.functions.map((fn) => fn.metricErrors({ period, label: fn.node.id })),
+        left: functions.map((fn) => fn.metricErrors({ period, label: fn.node.id })),
       }),
       new cloudwatch.GraphWidget({
         title: 'Lambda duration p99',
-        left: services.functions.map((fn) =>
-          fn.metricDuration({ period, statistic: 'p99', label: fn.node.id }),
-        ),
+        left: functions.map((fn) => fn.metricDuration({ period, statistic: 'p99', label: fn.node.id })),
       }),
     );
     if (database.instance) {

@@ -29,7 +29,11 @@ describe('Observability stack', () => {
       expect(metricNames).toContain(name);
     }
     // Every function of the services stack has its own error alarm.
-    expect(metricNames.filter((n) => n === 'Errors')).toHaveLength(shop.services.functions.length);
+    // Every function of the services and ETL stacks has its own error alarm; ETL runs that fail too.
+    const functionCount = shop.services.functions.length + (shop.etl?.functions.length ?? 0);
+    expect(shop.etl?.functions.length).toBeGreaterThan(0);
+    expect(metricNames.filter((n) => n === 'Errors')).toHaveLength(functionCount);
+    expect(metricNames).toContain('ExecutionsFailed');
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toHaveLength(1);
       expect(alarm.Properties.AlarmActions[0].Ref).toMatch(/^Alarms/);
