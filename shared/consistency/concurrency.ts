@@ -56,6 +56,38 @@ export function backoff(attempt: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.random() * cap));
 }
 
+/** Gives up after too many conflicts: the operation counts as an error, not as an anomaly. */
+export class TooManyConflicts extends Error {
+  override name = 'TooManyConflicts';
+}
+
+/**
+ * Runs `work` until it succeeds. A failure that `isConflict` calls a lost race (a failed version
+ * condition, a transaction conflict, a serialization failure) is counted with `onRetry` and retried
+ * after {@link backoff}; anything else is thrown. After {@link MAX_ATTEMPTS} conflicts it throws
+ * {@link TooManyConflicts}.
+ *
+ * @example
+ * await retryOnConflict(() => updateIfVersion(seen), isConditionFailure, () => m.retries++);
+ */
+export async function retryOnConflict<T>(
+  work: () => Promise<T>,
+  isConflict: (error: unknown) => boolean,
+  onRetry: () => void,
+  conflicts = 'conflicting attempts',
+): Promise<T> {
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!isConflict(error)) throw error;
+      onRetry();
+      await backoff(attempt);
+    }
+  }
+  throw new TooManyConflicts(`gave up after ${MAX_ATTEMPTS} ${conflicts}`);
+}
+
 /** Thrown when a run passes its deadline: the remaining operations count as errors. */
 export class DeadlineExceeded extends Error {
   override name = 'DeadlineExceeded';

@@ -1,6 +1,6 @@
 import { GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type pg from 'pg';
-import { backoff, MAX_ATTEMPTS, runWorkers, think } from '../concurrency.ts';
+import { retryOnConflict, runWorkers, think } from '../concurrency.ts';
 import { type RunContext, warmUpDynamoDB } from '../context.ts';
 import { inTransaction, isSerializationFailure, withConnections } from '../lab-db.ts';
 import {
@@ -20,11 +20,6 @@ import type { ResultRow } from '../report.ts';
  * that reported success: anomalies = expected − final. The latency is one increment's, think time,
  * conflicts and retries included.
  */
-
-/** Gives up after too many conflicts: the operation counts as an error, not as an anomaly. */
-class TooManyConflicts extends Error {
-  override name = 'TooManyConflicts';
-}
 
 /** One increment of the counter at `key`; `ledgerKey` names (and records for cleanup) a per-increment item. */
 type DynamoIncrement = (
@@ -89,11 +84,11 @@ export const DYNAMODB_INCREMENTS: { strategy: string; increment: DynamoIncrement
   },
   {
     strategy: 'optimistic locking',
-    increment: async (key, m, _ledger, thinkMs) => {
-      for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-        const { n, version } = await consistentGet(key, m);
-        await think(thinkMs);
-        try {
+    increment: (key, m, _ledger, thinkMs) =>
+      retryOnConflict(
+        async () => {
+          const { n, version } = await consistentGet(key, m);
+          await think(thinkMs);
           const out = await labClient().send(
             new UpdateCommand({
               TableName: labTable(),
@@ -109,23 +104,18 @@ export const DYNAMODB_INCREMENTS: { strategy: string; increment: DynamoIncrement
             }),
           );
           m.capacity(out.ConsumedCapacity, 'write');
-          return;
-        } catch (error) {
-          if (!isConditionFailure(error)) throw error;
-          m.retries++;
-          await backoff(attempt);
-        }
-      }
-      throw new TooManyConflicts(`gave up after ${MAX_ATTEMPTS} conflicting attempts`);
-    },
+        },
+        isConditionFailure,
+        () => m.retries++,
+      ),
   },
   {
     strategy: 'TransactWriteItems',
     // The counter's ADD and a ledger item for this increment, all or nothing.
     increment: async (key, m, ledgerKey) => {
       const ledger = ledgerKey();
-      for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-        try {
+      await retryOnConflict(
+        async () => {
           const out = await labClient().send(
             new TransactWriteCommand({
               TransactItems: [
@@ -149,14 +139,10 @@ export const DYNAMODB_INCREMENTS: { strategy: string; increment: DynamoIncrement
             }),
           );
           m.capacity(out.ConsumedCapacity, 'write');
-          return;
-        } catch (error) {
-          if (transactionCancellation(error) !== 'conflict') throw error;
-          m.retries++;
-          await backoff(attempt);
-        }
-      }
-      throw new TooManyConflicts(`gave up after ${MAX_ATTEMPTS} conflicting attempts`);
+        },
+        (error) => transactionCancellation(error) === 'conflict',
+        () => m.retries++,
+      );
     },
   },
 ];
@@ -192,25 +178,20 @@ export const POSTGRES_INCREMENTS: { strategy: string; increment: PostgresIncreme
   },
   {
     strategy: 'SERIALIZABLE + retry',
-    increment: async (client, id, m, thinkMs) => {
-      for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-        try {
-          await inTransaction(client, 'serializable', async () => {
+    increment: (client, id, m, thinkMs) =>
+      retryOnConflict(
+        () =>
+          inTransaction(client, 'serializable', async () => {
             const { rows } = await client.query<{ n: string }>('select n from lab_counters where id = $1', [
               id,
             ]);
             await think(thinkMs);
             await client.query('update lab_counters set n = $2 where id = $1', [id, Number(rows[0]?.n) + 1]);
-          });
-          return;
-        } catch (error) {
-          if (!isSerializationFailure(error)) throw error;
-          m.retries++;
-          await backoff(attempt);
-        }
-      }
-      throw new TooManyConflicts(`gave up after ${MAX_ATTEMPTS} serialization failures`);
-    },
+          }),
+        isSerializationFailure,
+        () => m.retries++,
+        'serialization failures',
+      ),
   },
 ];
 

@@ -1,6 +1,6 @@
 import { GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type pg from 'pg';
-import { backoff, jobQueue, MAX_ATTEMPTS, runWorkers, think } from '../concurrency.ts';
+import { jobQueue, retryOnConflict, runWorkers, think } from '../concurrency.ts';
 import { type RunContext, warmUpDynamoDB } from '../context.ts';
 import { inTransaction, isSerializationFailure, withConnections } from '../lab-db.ts';
 import {
@@ -22,10 +22,6 @@ import type { ResultRow } from '../report.ts';
  */
 
 type Outcome = 'sold' | 'sold-out';
-
-class TooManyConflicts extends Error {
-  override name = 'TooManyConflicts';
-}
 
 type DynamoBuy = (key: LabKey, m: Measurements, orderKey: () => LabKey, thinkMs: number) => Promise<Outcome>;
 type PostgresBuy = (client: pg.PoolClient, id: string, m: Measurements, thinkMs: number) => Promise<Outcome>;
@@ -88,13 +84,13 @@ export const DYNAMODB_BUYS: { strategy: string; buy: DynamoBuy }[] = [
   },
   {
     strategy: 'optimistic locking',
-    buy: async (key, m, _order, thinkMs) => {
-      for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-        const item = await consistentGet(key, m);
-        const stock = Number(item.stock);
-        if (stock < 1) return 'sold-out';
-        await think(thinkMs);
-        try {
+    buy: (key, m, _order, thinkMs) =>
+      retryOnConflict(
+        async (): Promise<Outcome> => {
+          const item = await consistentGet(key, m);
+          const stock = Number(item.stock);
+          if (stock < 1) return 'sold-out';
+          await think(thinkMs);
           const out = await labClient().send(
             new UpdateCommand({
               TableName: labTable(),
@@ -111,56 +107,53 @@ export const DYNAMODB_BUYS: { strategy: string; buy: DynamoBuy }[] = [
           );
           m.capacity(out.ConsumedCapacity, 'write');
           return 'sold';
-        } catch (error) {
-          if (!isConditionFailure(error)) throw error;
-          m.retries++;
-          await backoff(attempt);
-        }
-      }
-      throw new TooManyConflicts(`gave up after ${MAX_ATTEMPTS} conflicting attempts`);
-    },
+        },
+        isConditionFailure,
+        () => m.retries++,
+      ),
   },
   {
     strategy: 'TransactWriteItems',
     // Take a unit and record the order, all or nothing.
     buy: async (key, m, orderKey) => {
       const order = orderKey();
-      for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-        try {
-          const out = await labClient().send(
-            new TransactWriteCommand({
-              TransactItems: [
-                {
-                  Update: {
-                    TableName: labTable(),
-                    Key: key,
-                    UpdateExpression: 'SET stock = stock - :one',
-                    ConditionExpression: 'stock >= :one',
-                    ExpressionAttributeValues: { ':one': 1 },
+      return retryOnConflict(
+        async (): Promise<Outcome> => {
+          try {
+            const out = await labClient().send(
+              new TransactWriteCommand({
+                TransactItems: [
+                  {
+                    Update: {
+                      TableName: labTable(),
+                      Key: key,
+                      UpdateExpression: 'SET stock = stock - :one',
+                      ConditionExpression: 'stock >= :one',
+                      ExpressionAttributeValues: { ':one': 1 },
+                    },
                   },
-                },
-                {
-                  Put: {
-                    TableName: labTable(),
-                    Item: { ...order, expiresAt: labExpiry() },
-                    ConditionExpression: 'attribute_not_exists(pk)',
+                  {
+                    Put: {
+                      TableName: labTable(),
+                      Item: { ...order, expiresAt: labExpiry() },
+                      ConditionExpression: 'attribute_not_exists(pk)',
+                    },
                   },
-                },
-              ],
-              ReturnConsumedCapacity: 'TOTAL',
-            }),
-          );
-          m.capacity(out.ConsumedCapacity, 'write');
-          return 'sold';
-        } catch (error) {
-          const reason = transactionCancellation(error);
-          if (reason === 'condition') return 'sold-out';
-          if (reason !== 'conflict') throw error;
-          m.retries++;
-          await backoff(attempt);
-        }
-      }
-      throw new TooManyConflicts(`gave up after ${MAX_ATTEMPTS} conflicting attempts`);
+                ],
+                ReturnConsumedCapacity: 'TOTAL',
+              }),
+            );
+            m.capacity(out.ConsumedCapacity, 'write');
+            return 'sold';
+          } catch (error) {
+            // The stock condition failed: sold out, not a conflict to retry.
+            if (transactionCancellation(error) === 'condition') return 'sold-out';
+            throw error;
+          }
+        },
+        (error) => transactionCancellation(error) === 'conflict',
+        () => m.retries++,
+      );
     },
   },
 ];
@@ -208,24 +201,20 @@ export const POSTGRES_BUYS: { strategy: string; buy: PostgresBuy }[] = [
   },
   {
     strategy: 'SERIALIZABLE + retry',
-    buy: async (client, id, m, thinkMs) => {
-      for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-        try {
-          return await inTransaction(client, 'serializable', async (): Promise<Outcome> => {
+    buy: (client, id, m, thinkMs) =>
+      retryOnConflict(
+        () =>
+          inTransaction(client, 'serializable', async (): Promise<Outcome> => {
             const stock = await readStock(client, id, false);
             if (stock < 1) return 'sold-out';
             await think(thinkMs);
             await client.query('update lab_stock set stock = $2 where id = $1', [id, stock - 1]);
             return 'sold';
-          });
-        } catch (error) {
-          if (!isSerializationFailure(error)) throw error;
-          m.retries++;
-          await backoff(attempt);
-        }
-      }
-      throw new TooManyConflicts(`gave up after ${MAX_ATTEMPTS} serialization failures`);
-    },
+          }),
+        isSerializationFailure,
+        () => m.retries++,
+        'serialization failures',
+      ),
   },
 ];
 
