@@ -1,24 +1,6 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { synth } from './synth.ts';
-
-/** Every IAM statement attached to the role of the function whose logical id starts with `prefix`. */
-function statementsOf(template: Template, prefix: string) {
-  const functions = template.findResources('AWS::Lambda::Function');
-  const fnId = Object.keys(functions).find((id) => id.startsWith(prefix));
-  expect(fnId, `function ${prefix}`).toBeDefined();
-  const roleId = functions[fnId as string]?.Properties.Role['Fn::GetAtt'][0];
-  return Object.values(template.findResources('AWS::IAM::Policy'))
-    .filter((p) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === roleId))
-    .flatMap(
-      (p) =>
-        p.Properties.PolicyDocument.Statement as {
-          Action: string | string[];
-          Resource: unknown;
-          Condition?: unknown;
-        }[],
-    );
-}
+import { statementsOf, synth } from './synth.ts';
 
 function functionProps(template: Template, prefix: string) {
   const [, fn] =

@@ -42,3 +42,21 @@ export function synth(
     },
   };
 }
+
+/** An IAM statement as it stands in a template. */
+export interface Statement {
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: unknown;
+}
+
+/** Every IAM statement attached to the role of the function whose logical id starts with `prefix`. */
+export function statementsOf(template: Template, prefix: string): Statement[] {
+  const functions = template.findResources('AWS::Lambda::Function');
+  const fnId = Object.keys(functions).find((id) => id.startsWith(prefix));
+  if (!fnId) throw new Error(`no function whose logical id starts with ${prefix}`);
+  const roleId = functions[fnId]?.Properties.Role['Fn::GetAtt'][0];
+  return Object.values(template.findResources('AWS::IAM::Policy'))
+    .filter((p) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === roleId))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+}
