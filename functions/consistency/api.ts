@@ -17,9 +17,9 @@ import { badRequest, HttpError, notFound } from '../../shared/http/errors.ts';
 import { parseBody, parseQuery, pathParameter } from '../../shared/http/request.ts';
 import { json } from '../../shared/http/response.ts';
 import { routes } from '../../shared/http/router.ts';
+import { UUID } from '../../shared/ids.ts';
 import { httpHandler, logger } from '../../shared/middleware/http-handler.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const target = () => optionalEnv('SHOP_TARGET', 'unknown') as string;
 
 /**

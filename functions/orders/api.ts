@@ -18,6 +18,7 @@ import { badRequest, HttpError, notFound } from '../../shared/http/errors.ts';
 import { idempotencyKey, parseBody, parseQuery, pathParameter } from '../../shared/http/request.ts';
 import { json } from '../../shared/http/response.ts';
 import { routes } from '../../shared/http/router.ts';
+import { UUID } from '../../shared/ids.ts';
 import { httpHandler, logger, metrics } from '../../shared/middleware/http-handler.ts';
 
 const ORDER_ERRORS: Record<OrderError['code'], number> = {
@@ -55,8 +56,6 @@ async function relaySoon(): Promise<void> {
     });
   }
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** `POST /orders`: the caller's cart becomes an order, exactly once per Idempotency-Key. */
 async function createOrder(event: APIGatewayProxyEvent) {

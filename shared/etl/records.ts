@@ -2,10 +2,11 @@
  * The lake's record types and their validation: raw JSON in, a typed curated row or a reason out.
  * Pure functions (unit-tested); nothing here touches S3 or a database.
  */
+import { REGIONS } from '../../events/schemas.ts';
+import { UUID } from '../ids.ts';
 
-export const REGIONS = ['eu', 'us', 'ap'] as const;
+
 const STATUSES = ['PLACED', 'CANCELLED'] as const;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Postgres' JSON rendering of timestamptz: `2025-05-01T10:00:00.123456+00:00` (fraction optional). */
 const PG_TIMESTAMP = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?(Z|[+-]\d{2}:\d{2})$/;
 
