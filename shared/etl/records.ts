@@ -5,7 +5,6 @@
 import { REGIONS } from '../../events/schemas.ts';
 import { UUID } from '../ids.ts';
 
-
 const STATUSES = ['PLACED', 'CANCELLED'] as const;
 /** Postgres' JSON rendering of timestamptz: `2025-05-01T10:00:00.123456+00:00` (fraction optional). */
 const PG_TIMESTAMP = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?(Z|[+-]\d{2}:\d{2})$/;
