@@ -1,8 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Three suites, run separately or together:
+ * Four suites, run separately or together:
  * - unit: pure logic, no processes, no network.
+ * - conformance: the local cloud's emulations checked against AWS's published behaviour (aws/event-ruler's
+ *   tests, the EventBridge, API Gateway and CloudFormation user guides), each case naming its source.
  * - infra: CDK template assertions (synth in memory, no bundling).
  * - integration: against the embedded local cloud, started once per run by a global setup.
  */
@@ -16,6 +18,13 @@ export default defineConfig({
           environment: 'node',
           // Handlers under test log through Powertools: keep the output for failures only.
           env: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_TRACE_ENABLED: 'false', POWERTOOLS_DEV: 'true' },
+        },
+      },
+      {
+        test: {
+          name: 'conformance',
+          include: ['test/conformance/**/*.test.ts'],
+          environment: 'node',
         },
       },
       {
