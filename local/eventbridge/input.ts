@@ -103,7 +103,8 @@ export function validateTargetInput(target: TargetInput): string | undefined {
  *   inserted as string content (escaped), outside quotes as JSON; a template that is not JSON gets plain text.
  *   The result is parsed when it is JSON, otherwise delivered as a string. Predefined variables:
  *   `<aws.events.rule-arn>`, `<aws.events.rule-name>`, `<aws.events.event.ingestion-time>`,
- *   `<aws.events.event>` and `<aws.events.event.json>`. A path that does not resolve gives `null` (or `""`
+ *   `<aws.events.event>` (the event without its `detail`) and `<aws.events.event.json>` (the whole event), both
+ *   inserted as JSON. A path that does not resolve gives `null` (or `""`
  *   inside quotes);
  * - none: the whole event.
  *
@@ -126,8 +127,9 @@ export function transformInput(target: TargetInput, event: unknown, context: Tem
     ['aws.events.rule-arn', context.ruleArn],
     ['aws.events.rule-name', context.ruleName],
     ['aws.events.event.ingestion-time', context.ingestionTime],
-    ['aws.events.event', event],
-    ['aws.events.event.json', JSON.stringify(event)],
+    // The envelope without `detail`, and the whole event; both inserted as JSON, never as a quoted string.
+    ['aws.events.event', withoutDetail(event)],
+    ['aws.events.event.json', event],
   ]);
   for (const [name, path] of Object.entries(inputPathsMap)) vars.set(name, readPath(event, path));
 
@@ -170,6 +172,12 @@ function substitute(
     out += ch;
   }
   return out;
+}
+
+function withoutDetail(event: unknown): unknown {
+  if (event === null || typeof event !== 'object' || Array.isArray(event)) return event;
+  const { detail: _detail, ...envelope } = event as Record<string, unknown>;
+  return envelope;
 }
 
 function parses(text: string): boolean {

@@ -24,6 +24,7 @@ export type AnythingButOperator =
 
 /** One content-filtering operator, used as an element of a leaf array: `{ "prefix": "shop." }`. */
 export type MatchExpression =
+  | { exactly: string }
   | { prefix: string | { 'equals-ignore-case': string } }
   | { suffix: string | { 'equals-ignore-case': string } }
   | { 'equals-ignore-case': string }
@@ -45,6 +46,7 @@ export interface EventPattern {
 }
 
 const OPERATORS = new Set([
+  'exactly',
   'prefix',
   'suffix',
   'equals-ignore-case',
@@ -125,6 +127,8 @@ function matchValue(expected: unknown, actual: unknown): boolean {
   if (!isObject(expected)) return expected === actual;
   const [operator, operand] = Object.entries(expected)[0] ?? [];
   switch (operator) {
+    case 'exactly':
+      return typeof actual === 'string' && actual === operand;
     case 'prefix':
       return matchAffix(operand, actual, (s, p) => s.startsWith(p));
     case 'suffix':
@@ -312,6 +316,8 @@ function validateExpression(expression: Json): string | undefined {
   }
   const [operator, operand] = entries[0] as [string, unknown];
   switch (operator) {
+    case 'exactly':
+      return typeof operand === 'string' ? undefined : 'exact match pattern must be a string';
     case 'prefix':
     case 'suffix':
       if (typeof operand === 'string') return undefined;
