@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RouteTable } from './router.ts';
 
@@ -36,7 +36,12 @@ export interface GatewayOptions {
   stage: string;
   region: string;
   accountId: string;
-  /** Media types API Gateway treats as binary (request bodies base64-encoded). */
+  /** `AWS::URLSuffix` of the region, for `requestContext.domainName`. @default 'amazonaws.com' */
+  urlSuffix?: string;
+  /**
+   * Media types API Gateway treats as binary: request bodies of these types reach the function base64-encoded,
+   * and a base64 response (`isBase64Encoded`) is decoded only when its type (or the request's `Accept`) is one.
+   */
   binaryMediaTypes?: string[];
   log?: (entry: Record<string, unknown>) => void;
 }
@@ -54,20 +59,48 @@ const MAX_BODY_BYTES = 10 * 1024 * 1024; // API Gateway's payload limit
  * An API Gateway REST API with Lambda proxy integrations, served by a Node HTTP server:
  * request → `APIGatewayProxyEvent`, Lambda result → HTTP response, with TOKEN/REQUEST Lambda
  * authorizers (policy checked, result cached per identity for the configured TTL) and the error
- * answers API Gateway gives (404 unknown route, 403 wrong method, 401/403 auth, 502 bad integration).
+ * answers API Gateway gives (403 `Forbidden` outside the stage, 403 `Missing Authentication Token` for an
+ * unknown resource or method, 401/403 auth, 502 bad integration). Requests are addressed as on AWS:
+ * `/<stage>/<resource path>`.
  */
 export class LocalApiGateway {
   readonly routes = new RouteTable<MethodDefinition>();
   private readonly authorizers = new Map<string, AuthorizerDefinition>();
   private readonly cache = new Map<string, CachedPolicy>();
+  private readonly methods: MethodDefinition[] = [];
   private readonly options: GatewayOptions;
 
   constructor(options: GatewayOptions) {
     this.options = options;
   }
 
+  /** The stage requests are addressed to: `/<stage>/…`. */
+  get stage(): string {
+    return this.options.stage;
+  }
+
   addMethod(method: MethodDefinition): void {
     this.routes.add(method.resourcePath, method.httpMethod, method);
+    this.methods.push(method);
+  }
+
+  /** The deployed methods, sorted by path and method: what `GET /_local/routes` shows. */
+  describeRoutes(): {
+    method: string;
+    path: string;
+    stagePath: string;
+    authorizationType: string;
+    functionArn: string;
+  }[] {
+    return this.methods
+      .map((m) => ({
+        method: m.httpMethod.toUpperCase(),
+        path: m.resourcePath,
+        stagePath: `/${this.options.stage}${m.resourcePath === '/' ? '' : m.resourcePath}`,
+        authorizationType: m.authorizationType,
+        functionArn: m.functionArn,
+      }))
+      .sort((a, b) => a.path.localeCompare(b.path) || a.method.localeCompare(b.method));
   }
 
   addAuthorizer(authorizer: AuthorizerDefinition): void {
@@ -83,13 +116,14 @@ export class LocalApiGateway {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const path = stripStage(url.pathname, this.options.stage);
       const method = (req.method ?? 'GET').toUpperCase();
-      const match = this.routes.match(method, path);
-      if (match.kind === 'no-route') {
-        status = send(res, 404, { message: 'Not Found' }, requestId);
+      if (path === undefined) {
+        // The first path segment names the stage; API Gateway knows no other.
+        status = send(res, 403, { message: 'Forbidden' }, requestId);
         return;
       }
-      if (match.kind === 'no-method') {
-        // API Gateway answers a method that is not defined on a resource with 403.
+      const match = this.routes.match(method, path);
+      if (match.kind !== 'found') {
+        // API Gateway answers an unknown resource, and a method a resource does not have, alike.
         status = send(res, 403, { message: 'Missing Authentication Token' }, requestId);
         return;
       }
@@ -122,7 +156,12 @@ export class LocalApiGateway {
         status = send(res, 502, { message: 'Internal server error' }, requestId);
         return;
       }
-      status = writeProxyResult(res, result.payload, requestId);
+      status = writeProxyResult(
+        res,
+        result.payload,
+        requestId,
+        (type) => this.isBinary(type) || this.isBinary(String(req.headers.accept ?? '').split(',')[0] ?? ''),
+      );
       if (status === 502)
         this.options.log?.({ level: 'ERROR', message: 'malformed Lambda proxy response', requestId });
     } catch (error) {
@@ -154,12 +193,25 @@ export class LocalApiGateway {
   ) {
     const headers: Record<string, string> = {};
     const multiValueHeaders: Record<string, string[]> = {};
+    const add = (name: string, value: string) => {
+      headers[name] = value; // API Gateway keeps the last value in `headers`
+      multiValueHeaders[name] = [...(multiValueHeaders[name] ?? []), value];
+    };
+    const sourceIp = (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
+    let forwardedFor: string | undefined;
     for (let i = 0; i < req.rawHeaders.length; i += 2) {
       const name = req.rawHeaders[i] as string;
       const value = req.rawHeaders[i + 1] as string;
-      headers[name] = value; // API Gateway keeps the last value in `headers`
-      multiValueHeaders[name] = [...(multiValueHeaders[name] ?? []), value];
+      const lower = name.toLowerCase();
+      // API Gateway does not pass the hop-by-hop framing headers on; it sets the X-Forwarded-* ones itself.
+      if (HOP_HEADERS.has(lower)) continue;
+      if (lower === 'x-forwarded-for') forwardedFor = forwardedFor ? `${forwardedFor}, ${value}` : value;
+      else if (!lower.startsWith('x-forwarded-') && lower !== 'x-amzn-trace-id') add(name, value);
     }
+    add('X-Amzn-Trace-Id', traceId());
+    add('X-Forwarded-For', forwardedFor ? `${forwardedFor}, ${sourceIp}` : sourceIp);
+    add('X-Forwarded-Port', String(req.socket.localPort ?? 80));
+    add('X-Forwarded-Proto', 'http');
     const query: Record<string, string> = {};
     const multiQuery: Record<string, string[]> = {};
     for (const [key, value] of url.searchParams) {
@@ -169,7 +221,7 @@ export class LocalApiGateway {
     const contentType = String(req.headers['content-type'] ?? '');
     const binary = body.length > 0 && this.isBinary(contentType);
     const now = new Date();
-    const { restApiId, stage, accountId } = this.options;
+    const { restApiId, stage, accountId, region, urlSuffix = 'amazonaws.com' } = this.options;
     return {
       resource: resourcePath,
       path,
@@ -185,20 +237,34 @@ export class LocalApiGateway {
       requestContext: {
         accountId,
         apiId: restApiId,
-        resourceId: resourcePath,
+        resourceId: shortId(`${restApiId}${resourcePath}`, 6),
         resourcePath,
         httpMethod,
         stage,
         path: `/${stage}${path}`,
         protocol: `HTTP/${req.httpVersion}`,
         requestId,
-        extendedRequestId: requestId,
-        requestTime: now.toUTCString(),
+        extendedRequestId: randomBytes(12).toString('base64'),
+        requestTime: clfTime(now),
         requestTimeEpoch: now.getTime(),
-        domainName: String(req.headers.host ?? 'localhost'),
+        domainName: `${restApiId}.execute-api.${region}.${urlSuffix}`,
+        domainPrefix: restApiId,
         identity: {
-          sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+          cognitoIdentityPoolId: null,
+          accountId: null,
+          cognitoIdentityId: null,
+          caller: null,
+          apiKey: null,
+          apiKeyId: null,
+          accessKey: null,
+          sourceIp,
+          principalOrgId: null,
+          cognitoAuthenticationType: null,
+          cognitoAuthenticationProvider: null,
+          userArn: null,
           userAgent: String(req.headers['user-agent'] ?? ''),
+          user: null,
+          clientCert: null,
         },
         authorizer: null as Record<string, unknown> | null,
       },
@@ -208,14 +274,16 @@ export class LocalApiGateway {
   private isBinary(contentType: string): boolean {
     const types = this.options.binaryMediaTypes ?? [];
     const base = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
+    if (!base) return false;
     return types.some(
       (t) => t === '*/*' || t === base || (t.endsWith('/*') && base.startsWith(t.slice(0, -1))),
     );
   }
 
   private methodArn(event: { httpMethod: string; resource: string }) {
-    const { region, accountId, restApiId, stage } = this.options;
-    return `arn:aws:execute-api:${region}:${accountId}:${restApiId}/${stage}/${event.httpMethod}${event.resource}`;
+    const { region, accountId, restApiId, stage, urlSuffix } = this.options;
+    const partition = urlSuffix === 'amazonaws.com.cn' ? 'aws-cn' : 'aws';
+    return `arn:${partition}:execute-api:${region}:${accountId}:${restApiId}/${stage}/${event.httpMethod}${event.resource}`;
   }
 
   /** Runs the method's authorizer; returns the refusal to send, or undefined when allowed. */
@@ -322,10 +390,31 @@ function wildcard(pattern: string): RegExp {
   );
 }
 
-function stripStage(pathname: string, stage: string): string {
+/** Headers of the client's connection that API Gateway does not pass to the integration. */
+const HOP_HEADERS = new Set(['content-length', 'connection', 'keep-alive', 'transfer-encoding', 'expect']);
+
+/** The resource path under `/<stage>`, or `undefined` when the request names another stage (or none). */
+function stripStage(pathname: string, stage: string): string | undefined {
   const prefix = `/${stage}`;
-  if (pathname === prefix) return '/';
-  return pathname.startsWith(`${prefix}/`) ? pathname.slice(prefix.length) : pathname;
+  if (pathname === prefix || pathname === `${prefix}/`) return '/';
+  return pathname.startsWith(`${prefix}/`) ? pathname.slice(prefix.length) : undefined;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** `$context.requestTime` in the CLF format API Gateway uses: `20/Feb/2018:22:48:57 +0000`. */
+export function clfTime(date: Date): string {
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${two(date.getUTCDate())}/${MONTHS[date.getUTCMonth()]}/${date.getUTCFullYear()}:${two(date.getUTCHours())}:${two(date.getUTCMinutes())}:${two(date.getUTCSeconds())} +0000`;
+}
+
+/** An X-Ray trace header as API Gateway adds it: `Root=1-<epoch seconds, hex>-<96 random bits, hex>`. */
+function traceId(): string {
+  return `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')}`;
+}
+
+function shortId(seed: string, length: number): string {
+  return createHash('sha256').update(seed).digest('hex').slice(0, length);
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
@@ -345,16 +434,27 @@ function send(res: ServerResponse, status: number, body: unknown, requestId: str
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(text),
     'x-amzn-requestid': requestId,
-    ...(status === 403 || status === 404
-      ? { 'x-amzn-errortype': status === 404 ? 'NotFoundException' : 'MissingAuthenticationTokenException' }
-      : {}),
+    ...(body && (body as { message?: string }).message === 'Missing Authentication Token'
+      ? { 'x-amzn-errortype': 'MissingAuthenticationTokenException' }
+      : body && (body as { message?: string }).message === 'Forbidden'
+        ? { 'x-amzn-errortype': 'ForbiddenException' }
+        : {}),
   });
   res.end(text);
   return status;
 }
 
-/** Writes a Lambda proxy result; a result API Gateway could not use becomes its 502. */
-function writeProxyResult(res: ServerResponse, payload: unknown, requestId: string): number {
+/**
+ * Writes a Lambda proxy result; a result API Gateway could not use becomes its 502. `headers` and
+ * `multiValueHeaders` are merged, a value given in both appearing once; a base64 body is decoded only when
+ * `isBinary` says its media type is binary, otherwise the client gets the base64 text, as from API Gateway.
+ */
+function writeProxyResult(
+  res: ServerResponse,
+  payload: unknown,
+  requestId: string,
+  isBinary: (contentType: string) => boolean,
+): number {
   const result = payload as {
     statusCode?: unknown;
     headers?: Record<string, unknown>;
@@ -375,20 +475,24 @@ function writeProxyResult(res: ServerResponse, payload: unknown, requestId: stri
   if (result.body !== undefined && result.body !== null && typeof result.body !== 'string') {
     return send(res, 502, { message: 'Internal server error' }, requestId);
   }
-  const headers: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(result.headers ?? {})) headers[k.toLowerCase()] = String(v);
+  const headers: Record<string, string[]> = {};
   for (const [k, values] of Object.entries(result.multiValueHeaders ?? {})) {
-    // Multi-value headers and single headers of the same name are merged, as API Gateway does.
-    const existing = headers[k.toLowerCase()];
-    headers[k.toLowerCase()] = [...(existing === undefined ? [] : [existing].flat()), ...values.map(String)];
+    headers[k.toLowerCase()] = [...(headers[k.toLowerCase()] ?? []), ...[values].flat().map(String)];
   }
-  const body = result.body
-    ? Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8')
-    : Buffer.alloc(0);
-  headers['content-length'] = String(body.length);
-  headers['x-amzn-requestid'] = requestId;
-  headers['content-type'] ??= 'application/json';
-  res.writeHead(statusCode, headers);
+  for (const [k, v] of Object.entries(result.headers ?? {})) {
+    const values = headers[k.toLowerCase()] ?? [];
+    if (!values.includes(String(v))) headers[k.toLowerCase()] = [...values, String(v)];
+  }
+  const single = (name: string) => headers[name]?.[0];
+  headers['content-type'] ??= ['application/json'];
+  const decode = result.isBase64Encoded === true && isBinary(single('content-type') ?? '');
+  const body = result.body ? Buffer.from(result.body, decode ? 'base64' : 'utf8') : Buffer.alloc(0);
+  headers['content-length'] = [String(body.length)];
+  headers['x-amzn-requestid'] = [requestId];
+  res.writeHead(
+    statusCode,
+    Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, v.length === 1 ? (v[0] as string) : v])),
+  );
   res.end(body);
   return statusCode;
 }

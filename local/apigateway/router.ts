@@ -63,9 +63,12 @@ export class RouteTable<T> {
     return out.sort();
   }
 
-  /** Finds the method for a request path (already URL-decoded per segment by the caller or not). */
+  /**
+   * Finds the method for a request path. Literal parts are compared URL-decoded; path parameters keep the
+   * text as the client sent it (API Gateway REST APIs do not decode them: `/users/a%40b` gives `a%40b`).
+   */
   match(httpMethod: string, path: string): RouteMatch<T> {
-    const segments = split(path).map(safeDecode);
+    const segments = split(path);
     const found = this.find(this.root, segments, 0, {});
     if (!found) return { kind: 'no-route' };
     const { node, params } = found;
@@ -88,7 +91,7 @@ export class RouteTable<T> {
     // A resource without methods (e.g. `/orders` above `/orders/{orderId}`) is no route of its own.
     if (index === segments.length) return node.methods.size > 0 ? { node, params } : undefined;
     const segment = segments[index] as string;
-    const literal = node.children.get(segment);
+    const literal = node.children.get(safeDecode(segment));
     if (literal) {
       const hit = this.find(literal, segments, index + 1, params);
       if (hit) return hit;

@@ -44,11 +44,20 @@ export function parseQuery<S extends z.ZodType>(
   return result.data;
 }
 
-/** A path parameter API Gateway guarantees by the route; a missing one is a wiring bug (500). */
+/**
+ * A path parameter API Gateway guarantees by the route, URL-decoded (a REST API passes it as the client sent
+ * it: `a%40b` for `a@b`); a missing one is a wiring bug (500), a malformed escape a 400 naming `path.<name>`.
+ */
 export function pathParameter(event: Pick<APIGatewayProxyEvent, 'pathParameters'>, name: string): string {
   const value = event.pathParameters?.[name];
   if (!value) throw new HttpError(500, 'ROUTE_MISCONFIGURED', `Path parameter ${name} is missing`);
-  return value;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    throw badRequest('The path is invalid', [
+      { path: `path.${name}`, message: 'is not validly URL-encoded' },
+    ]);
+  }
 }
 
 /** A header by name, case-insensitively (API Gateway keeps the client's spelling). */

@@ -17,7 +17,8 @@ describe('RouteTable (API Gateway REST resource matching)', () => {
     ['POST', '/products/', 'create', '/products', null],
     ['GET', '/products/p-1', 'get', '/products/{productId}', { productId: 'p-1' }],
     ['GET', '/products/featured', 'featured', '/products/featured', null],
-    ['GET', '/products/a%20b', 'get', '/products/{productId}', { productId: 'a b' }],
+    // API Gateway REST APIs pass path parameters as sent, not URL-decoded.
+    ['GET', '/products/a%20b', 'get', '/products/{productId}', { productId: 'a%20b' }],
     ['POST', '/orders/o-9/cancel', 'cancel', '/orders/{orderId}/cancel', { orderId: 'o-9' }],
     ['DELETE', '/files/a/b/c.txt', 'files', '/files/{proxy+}', { proxy: 'a/b/c.txt' }],
   ])('%s %s → %s', (method, path, target, resourcePath, pathParameters) => {
