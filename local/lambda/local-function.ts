@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { ACCOUNT_ID, REGION } from '../cloud/account.ts';
 import { type InvokeMessage, type LambdaError, MARK, type WorkerMessage } from './protocol.ts';
 
 /** A function as the local cloud deploys it, read from the synthesized template. */
@@ -24,7 +25,7 @@ export interface FunctionDefinition {
   memoryMB: number;
   /** Workers that may run at once (default 4); more invocations wait in a FIFO queue instead of throttling. */
   maxConcurrency?: number;
-  /** Default `arn:aws:lambda:<AWS_REGION>:000000000000:function:<name>`. */
+  /** Default `arn:aws:lambda:<AWS_REGION>:<local account id>:function:<name>`. */
   arn?: string;
   /**
    * The template's `Runtime` (default `nodejs24.x`). From `nodejs24.x` on, Lambda refuses callback-style
@@ -133,7 +134,7 @@ export class LocalFunction {
     this.name = definition.name;
     this.arn =
       definition.arn ??
-      `arn:aws:lambda:${options.baseEnv.AWS_REGION ?? 'us-east-1'}:000000000000:function:${definition.name}`;
+      `arn:aws:lambda:${options.baseEnv.AWS_REGION ?? REGION}:${ACCOUNT_ID}:function:${definition.name}`;
     this.definition = { ...definition, arn: this.arn };
     this.options = options;
     this.log = options.log ?? ((line) => process.stdout.write(`${JSON.stringify(line)}\n`));

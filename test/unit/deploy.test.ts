@@ -3,6 +3,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import type { StackArtifact } from '../../local/cloud/assembly.ts';
 import { type DeployEnvironment, deployStacks } from '../../local/cloud/deploy.ts';
+import { providerFor } from '../../local/cloud/providers/index.ts';
 import { LocalEventBridge } from '../../local/eventbridge/bus.ts';
 import type { FunctionDefinition, LambdaRuntime } from '../../local/lambda/runtime.ts';
 
@@ -174,5 +175,94 @@ describe('deployStacks', () => {
     await expect(deployStacks(stacks, env)).rejects.toThrow(
       'Shop-dev-Services: parameter DatabaseUrl has no value',
     );
+  });
+
+  it('sends a custom resource Update the properties of the last deploy as OldResourceProperties', async () => {
+    const { env } = environment();
+    const token = 'arn:aws:lambda:us-east-1:000000000000:function:Migrate';
+    env.runtime.get = ((arn: string) => (arn === token ? {} : undefined)) as LambdaRuntime['get'];
+    const requests: Record<string, unknown>[] = [];
+    env.runCustomResource = async (_arn, request) => {
+      requests.push(request);
+      return { Status: 'SUCCESS', PhysicalResourceId: 'migrations' };
+    };
+    const stack = (hash: string): StackArtifact => ({
+      stackName: 'Shop-dev-Database',
+      dependencies: [],
+      template: {
+        Resources: {
+          Migrations: { Type: 'Custom::Migrations', Properties: { ServiceToken: token, Hash: hash } },
+        },
+      },
+    });
+    await deployStacks([stack('v1')], env);
+    await deployStacks([stack('v1')], env); // unchanged: not sent again
+    await deployStacks([stack('v2')], env);
+    expect(requests.map((r) => r.RequestType)).toEqual(['Create', 'Update']);
+    expect(requests[1]).toMatchObject({
+      PhysicalResourceId: 'migrations',
+      OldResourceProperties: { ServiceToken: token, Hash: 'v1' },
+      ResourceProperties: { ServiceToken: token, Hash: 'v2' },
+      StackId: expect.stringMatching(
+        /^arn:aws:cloudformation:us-east-1:000000000000:stack\/Shop-dev-Database\/[0-9a-f-]{36}$/,
+      ),
+    });
+  });
+
+  it('lists the routes of a deployed REST API, under its stage', async () => {
+    const { env } = environment();
+    const fn = 'arn:aws:lambda:us-east-1:000000000000:function:Health';
+    const uri = `arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/${fn}/invocations`;
+    const deployment = await deployStacks(
+      [
+        {
+          stackName: 'Api',
+          dependencies: [],
+          template: {
+            Resources: {
+              Api: { Type: 'AWS::ApiGateway::RestApi', Properties: { Name: 'shop' } },
+              Stage: {
+                Type: 'AWS::ApiGateway::Stage',
+                Properties: { RestApiId: { Ref: 'Api' }, StageName: 'v1' },
+              },
+              Health: {
+                Type: 'AWS::ApiGateway::Resource',
+                Properties: {
+                  RestApiId: { Ref: 'Api' },
+                  ParentId: { 'Fn::GetAtt': ['Api', 'RootResourceId'] },
+                  PathPart: 'health',
+                },
+              },
+              GetHealth: {
+                Type: 'AWS::ApiGateway::Method',
+                Properties: {
+                  RestApiId: { Ref: 'Api' },
+                  ResourceId: { Ref: 'Health' },
+                  HttpMethod: 'GET',
+                  AuthorizationType: 'NONE',
+                  Integration: { Type: 'AWS_PROXY', Uri: uri },
+                },
+              },
+            },
+          },
+        },
+      ],
+      env,
+    );
+    expect(deployment.apis[0]?.describeRoutes()).toEqual([
+      { method: 'GET', path: '/health', stagePath: '/v1/health', authorizationType: 'NONE', functionArn: fn },
+    ]);
+  });
+});
+
+describe('providerFor (the registry of resource providers)', () => {
+  it.each([
+    ['AWS::DynamoDB::Table', true],
+    ['AWS::Lambda::Function', true],
+    ['Custom::Anything', true],
+    ['AWS::IAM::Role', true],
+    ['AWS::Kinesis::Stream', false],
+  ])('%s → supported %s', (type, supported) => {
+    expect(providerFor(type).supported).toBe(supported);
   });
 });
