@@ -28,7 +28,7 @@ async function start(
   return new Promise((resolve, reject) => {
     child.stdout?.on('data', (d: Buffer) => {
       output += d.toString();
-      const ready = /^(ready (http:\/\/[\d.:]+) .*)$/m.exec(output);
+      const ready = /^(ready (http:\/\/[\d.:]+\/\w+) .*)$/m.exec(output);
       if (ready)
         resolve({
           child,

@@ -31,7 +31,7 @@ async function start(): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
     child.stdout?.on('data', (d: Buffer) => {
       output += d.toString();
-      const ready = /^ready (http:\/\/[\d.:]+) /m.exec(output);
+      const ready = /^ready (http:\/\/[\d.:]+\/\w+) /m.exec(output);
       if (ready) resolve({ child, url: ready[1] as string });
     });
     child.on('exit', (code) => reject(new Error(`start exited with ${code}: ${output}`)));

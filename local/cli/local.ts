@@ -2,7 +2,7 @@
  * `npm run local -- <command>`: looks into the running local cloud, like the AWS console would.
  *
  *   functions              deployed functions with their environment and worker statistics
- *   routes                 API routes
+ *   routes                 API routes: method, path under the stage, authorization, function
  *   rules                  EventBridge rules (patterns, schedules, targets)
  *   dead-letters           event deliveries that failed after their retries
  *   run-schedule <rule>    fires a scheduled rule now (schedules never fire by themselves locally)
@@ -33,8 +33,23 @@ try {
   }
   const cloud = runningCloud(values['state-dir']);
   const response = await fetch(`${cloud.servicesUrl}/_local${route.path}`, { method: route.method });
-  const body = await response.text();
-  process.stdout.write(`${JSON.stringify(JSON.parse(body), null, 2)}\n`);
+  const body = JSON.parse(await response.text()) as unknown;
+  if (command === 'routes' && response.ok) {
+    // One line a route: METHOD  /<stage>/path  authorization  function
+    const rows = body as {
+      method: string;
+      stagePath: string;
+      authorizationType: string;
+      functionArn: string;
+    }[];
+    const width = Math.max(0, ...rows.map((r) => r.stagePath.length));
+    for (const r of rows) {
+      const fn = r.functionArn.split(':').pop();
+      process.stdout.write(
+        `${r.method.padEnd(7)} ${r.stagePath.padEnd(width)}  ${r.authorizationType.padEnd(6)}  ${fn}\n`,
+      );
+    }
+  } else process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
   process.exit(response.ok ? 0 : 1);
 } catch (error) {
   console.error((error as Error).message);

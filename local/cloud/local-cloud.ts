@@ -9,12 +9,13 @@ import { freePort, startAll } from '../emulators/index.ts';
 import { LocalEventBridge } from '../eventbridge/bus.ts';
 import { LambdaRuntime } from '../lambda/runtime.ts';
 import { LocalStepFunctions } from '../stepfunctions/service.ts';
+import { ACCOUNT_ID, REGION } from './account.ts';
 import { readAssembly, synthesize } from './assembly.ts';
 import { type CustomResourceResponse, type Deployment, type DeployState, deployStacks } from './deploy.ts';
 import { ensureSigningKey, type SigningKey } from './signing-key.ts';
 
-export const REGION = 'us-east-1';
-export const ACCOUNT_ID = '000000000000';
+export { ACCOUNT_ID, REGION };
+
 /** s3rver only accepts its own key pair; DynamoDB Local and the local bus accept any. */
 const CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
@@ -38,6 +39,7 @@ export interface LocalCloudOptions {
 }
 
 export interface LocalCloud {
+  /** The API's base URL, with its stage: `http://127.0.0.1:3000/v1`. */
   apiUrl: string;
   /** EventBridge API endpoint and the local control API (`/_local/...`). */
   servicesUrl: string;
@@ -69,7 +71,7 @@ export interface EndpointsFile {
  *
  * @example
  * const cloud = await startLocalCloud({ root: process.cwd() });
- * console.log(cloud.apiUrl); // http://127.0.0.1:3000
+ * console.log(cloud.apiUrl); // http://127.0.0.1:3000/v1
  * await cloud.stop();
  */
 export async function startLocalCloud(options: LocalCloudOptions): Promise<LocalCloud> {
@@ -192,7 +194,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       : { customResources: {} };
 
     // Serve the EventBridge API and the control API (custom resources answer there) before deploying.
-    const routes: () => string[] = () => [];
+    let deployed: Deployment | undefined;
+    const routes = () => deployed?.apis.flatMap((api) => api.describeRoutes()) ?? [];
     servicesServer.on('request', (req: IncomingMessage, res: ServerResponse) => {
       const target = String(req.headers['x-amz-target'] ?? '');
       if (target.startsWith('AWSStepFunctions.')) {
@@ -203,7 +206,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         void bus.handleHttp(req, res);
         return;
       }
-      void control(req, res, { runtime, bus, stepFunctions, pendingResponses, routes: () => routes() });
+      void control(req, res, { runtime, bus, stepFunctions, pendingResponses, routes });
     });
 
     const t1 = performance.now();
@@ -230,6 +233,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       parameters: { DatabaseUrl: endpoints.databaseUrl, JwtPublicJwk: JSON.stringify(signingKey.publicJwk) },
       state,
       warn: (line) => log({ level: 'WARN', source: 'deploy', message: line }),
+      log,
       runCustomResource: async (functionArn, request) => {
         const token = randomUUID();
         const response = new Promise<CustomResourceResponse>((resolve) =>
@@ -255,6 +259,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         return answered;
       },
     });
+    deployed = deployment;
     writeFileSync(statePath, JSON.stringify(state, null, 2));
     mark('deploy', t1);
 
@@ -267,7 +272,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     // Port 0 asks the OS for any free port (tests); otherwise the preferred one, or another when busy.
     await listen(apiServer, options.apiPort === 0 ? 0 : await freePort(options.apiPort ?? 3000));
     stoppers.push(() => close(apiServer));
-    const apiUrl = `http://127.0.0.1:${(apiServer.address() as AddressInfo).port}`;
+    // Addressed as on AWS: https://<api>.execute-api.<region>.amazonaws.com/<stage>
+    const apiUrl = `http://127.0.0.1:${(apiServer.address() as AddressInfo).port}/${api.stage}`;
 
     const endpointsFile: EndpointsFile = {
       apiUrl,
@@ -307,7 +313,7 @@ async function control(
     bus: LocalEventBridge;
     stepFunctions: LocalStepFunctions;
     pendingResponses: Map<string, (response: CustomResourceResponse) => void>;
-    routes: () => string[];
+    routes: () => unknown[];
   },
 ): Promise<void> {
   const reply = (status: number, body: unknown) => {

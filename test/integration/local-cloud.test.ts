@@ -95,17 +95,33 @@ describe('the local cloud deploys the synthesized template', () => {
 });
 
 describe('API Gateway behaviour', () => {
-  it('answers an unknown route with 404 and a method the resource lacks with 403', async () => {
+  it('answers an unknown resource and a method the resource lacks alike: 403 Missing Authentication Token', async () => {
     const unknown = await api('/nope');
-    expect(unknown.status).toBe(404);
-    expect(unknown.body).toEqual({ message: 'Not Found' });
+    expect(unknown.status).toBe(403);
+    expect(unknown.body).toEqual({ message: 'Missing Authentication Token' });
+    expect(unknown.headers.get('x-amzn-errortype')).toBe('MissingAuthenticationTokenException');
     const wrongMethod = await api('/health', { method: 'DELETE' });
     expect(wrongMethod.status).toBe(403);
     expect(wrongMethod.body).toEqual({ message: 'Missing Authentication Token' });
   });
 
-  it('also serves routes under the stage prefix, like the execute-api URL', async () => {
-    expect((await api('/v1/health')).status).toBe(200);
+  it('serves the API under its stage only, like the execute-api URL', async () => {
+    const apiUrl = inject('apiUrl');
+    expect(apiUrl).toMatch(/\/v1$/);
+    expect((await fetch(`${apiUrl}/health`)).status).toBe(200);
+    const withoutStage = await fetch(`${apiUrl.replace(/\/v1$/, '')}/health`);
+    expect(withoutStage.status).toBe(403);
+    expect(await withoutStage.json()).toEqual({ message: 'Forbidden' });
+  });
+
+  it('lists the deployed routes on the control API (npm run local -- routes)', async () => {
+    const routes = await control<{ method: string; path: string; authorizationType: string }[]>('/routes');
+    expect(routes).toContainEqual(
+      expect.objectContaining({ method: 'GET', path: '/health', authorizationType: 'NONE' }),
+    );
+    expect(routes).toContainEqual(
+      expect.objectContaining({ method: 'GET', path: '/me', authorizationType: 'CUSTOM' }),
+    );
   });
 
   it('rejects a missing or invalid token with 401 before the function runs', async () => {

@@ -52,7 +52,7 @@ describe('npm start (local/cli/start.ts)', () => {
     while (!/^ready /m.test(output) && Date.now() < deadline && child.exitCode === null) {
       await new Promise((r) => setTimeout(r, 50));
     }
-    const ready = /^ready (http:\/\/127\.0\.0\.1:\d+) in (\d+\.\d)s/m.exec(output);
+    const ready = /^ready (http:\/\/127\.0\.0\.1:\d+\/v1) in (\d+\.\d)s/m.exec(output);
     expect(ready, output).not.toBeNull();
     expect(output.split('\n').filter((l) => l.startsWith('ready'))).toHaveLength(1);
 
