@@ -44,6 +44,8 @@ export interface GatewayOptions {
    */
   binaryMediaTypes?: string[];
   log?: (entry: Record<string, unknown>) => void;
+  /** How long the gateway waits for the integration before answering 504. @default 29000 (API Gateway's limit) */
+  integrationTimeoutMs?: number;
 }
 
 type CachedPolicy = {
@@ -150,7 +152,15 @@ export class LocalApiGateway {
           return;
         }
       }
-      const result = await this.options.invoke(definition.functionArn, event);
+      const result = await withTimeout(
+        this.options.invoke(definition.functionArn, event),
+        this.options.integrationTimeoutMs ?? 29_000,
+      );
+      if (result === 'timeout') {
+        this.options.log?.({ level: 'ERROR', message: 'integration timed out', requestId });
+        status = send(res, 504, { message: 'Endpoint request timed out' }, requestId);
+        return;
+      }
       if (!result.ok) {
         this.options.log?.({ level: 'ERROR', message: 'integration failed', requestId, error: result.error });
         status = send(res, 502, { message: 'Internal server error' }, requestId);
@@ -388,6 +398,19 @@ function wildcard(pattern: string): RegExp {
       .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
       .join('.*')}$`,
   );
+}
+
+/** The integration's answer, or `'timeout'` when it takes longer than API Gateway waits. */
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(resolve, ms, 'timeout');
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Headers of the client's connection that API Gateway does not pass to the integration. */

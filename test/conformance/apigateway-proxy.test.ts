@@ -247,6 +247,31 @@ describe(`${SOURCES.apigwErrors} (conformance)`, () => {
     expect(await response.json()).toEqual({ message: 'Missing Authentication Token' });
   });
 
+  it('answers 504 Endpoint request timed out when the integration outlasts the timeout (29 s on AWS)', async () => {
+    const slow = new LocalApiGateway({
+      invoke: () =>
+        new Promise((resolve) =>
+          setTimeout(() => resolve({ ok: true, payload: { statusCode: 200 } }), 2_000),
+        ),
+      restApiId: 'abc',
+      stage: 'v1',
+      region: 'us-east-1',
+      accountId: '1',
+      integrationTimeoutMs: 50,
+    });
+    slow.addMethod({ resourcePath: '/slow', httpMethod: 'GET', authorizationType: 'NONE', functionArn: 'f' });
+    const slowServer = createServer((req, res) => void slow.handle(req, res));
+    await new Promise<void>((resolve) => slowServer.listen(0, '127.0.0.1', resolve));
+    try {
+      const response = await fetch(`http://127.0.0.1:${(slowServer.address() as AddressInfo).port}/v1/slow`);
+      expect(response.status).toBe(504);
+      expect(await response.json()).toEqual({ message: 'Endpoint request timed out' });
+    } finally {
+      slowServer.closeAllConnections();
+      await new Promise((resolve) => slowServer.close(resolve));
+    }
+  });
+
   it('answers a path outside the stage with 403 Forbidden', async () => {
     reply = () => ({ statusCode: 200, body: 'ok' });
     expect((await fetch(`${strictBase}/v1/health`)).status).toBe(200);

@@ -10,6 +10,7 @@ export const SOURCES = {
   ebArrays: 'EventBridge user guide, "Arrays in event patterns"',
   ebTransform: 'EventBridge user guide, "Transforming target input"',
   apigwProxy: 'API Gateway developer guide, "Set up Lambda proxy integrations" (input and output format)',
-  apigwErrors: 'API Gateway developer guide, "Gateway response types" (MISSING_AUTHENTICATION_TOKEN)',
+  apigwErrors:
+    'API Gateway developer guide, "Gateway response types" (MISSING_AUTHENTICATION_TOKEN, INTEGRATION_TIMEOUT) and "Quotas" (29 s integration timeout)',
   cfn: (fn: string) => `CloudFormation user guide, "${fn}"`,
 } as const;
