@@ -99,7 +99,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
 
   try {
     const t0 = performance.now();
-    const [emulators, , signingKey] = await Promise.all([
+    const [emulators, stacks, signingKey] = await Promise.all([
       startAll({ stateDir, databaseUrl: options.databaseUrl, ports: options.emulatorPorts }).then((e) => {
         mark('emulators', t0);
         return e;
@@ -110,7 +110,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         context: { target: 'local', stage, 'shop:nag': false },
       }).then((s) => {
         mark(s.cached ? 'synth (cached)' : 'synth', t0);
-        return s;
+        // Read (and schema-check) the assembly while the emulators are still starting.
+        return readAssembly(assemblyDir);
       }),
       ensureSigningKey(path.join(stateDir, 'keys')),
     ]);
@@ -210,7 +211,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     });
 
     const t1 = performance.now();
-    const deployment = await deployStacks(readAssembly(assemblyDir), {
+    const deployment = await deployStacks(stacks, {
       region: REGION,
       accountId: ACCOUNT_ID,
       assemblyDir,
