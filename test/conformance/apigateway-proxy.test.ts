@@ -44,17 +44,25 @@ gateway.addMethod({
   functionArn: 'arn:aws:lambda:us-east-1:123456789012:function:Users',
 });
 
-let server: Server;
-let base: string;
-beforeAll(async () => {
-  server = createServer((req, res) => void gateway.handle(req, res));
+/** Serves a gateway on a free port of 127.0.0.1; `close` stops it. */
+async function serve(target: LocalApiGateway): Promise<{ base: string; close: () => Promise<void> }> {
+  const server: Server = createServer((req, res) => void target.handle(req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+let base: string;
+let close: () => Promise<void>;
+beforeAll(async () => {
+  ({ base, close } = await serve(gateway));
 });
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
+afterAll(() => close());
 
 async function call(path: string, init: RequestInit = {}) {
   events = [];
@@ -226,16 +234,11 @@ describe(`${SOURCES.apigwErrors} (conformance)`, () => {
     functionArn: 'f',
   });
   let strictBase: string;
-  let strictServer: Server;
+  let closeStrict: () => Promise<void>;
   beforeAll(async () => {
-    strictServer = createServer((req, res) => void strict.handle(req, res));
-    await new Promise<void>((resolve) => strictServer.listen(0, '127.0.0.1', resolve));
-    strictBase = `http://127.0.0.1:${(strictServer.address() as AddressInfo).port}`;
+    ({ base: strictBase, close: closeStrict } = await serve(strict));
   });
-  afterAll(async () => {
-    strictServer.closeAllConnections();
-    await new Promise((resolve) => strictServer.close(resolve));
-  });
+  afterAll(() => closeStrict());
 
   it.each([
     ['an unknown resource', 'GET', '/v1/nope'],
@@ -260,15 +263,13 @@ describe(`${SOURCES.apigwErrors} (conformance)`, () => {
       integrationTimeoutMs: 50,
     });
     slow.addMethod({ resourcePath: '/slow', httpMethod: 'GET', authorizationType: 'NONE', functionArn: 'f' });
-    const slowServer = createServer((req, res) => void slow.handle(req, res));
-    await new Promise<void>((resolve) => slowServer.listen(0, '127.0.0.1', resolve));
+    const served = await serve(slow);
     try {
-      const response = await fetch(`http://127.0.0.1:${(slowServer.address() as AddressInfo).port}/v1/slow`);
+      const response = await fetch(`${served.base}/v1/slow`);
       expect(response.status).toBe(504);
       expect(await response.json()).toEqual({ message: 'Endpoint request timed out' });
     } finally {
-      slowServer.closeAllConnections();
-      await new Promise((resolve) => slowServer.close(resolve));
+      await served.close();
     }
   });
 

@@ -185,42 +185,54 @@ const ebEvent = {
   detail: { state: 'running', 'c-count': 5, 'd-count': 3, 'x-limit': 301.8, sourceIPAddress: '10.0.0.24' },
 };
 
+/** RulerTest cases of one test: each rule of a list against one event. */
+const rulesOf =
+  (test: string, event: unknown, matches: boolean, label: string) =>
+  (pattern: unknown, i: number): Case => ({
+    source: `${SOURCES.ruler} ${test}`,
+    name: `${label} ${i + 1}`,
+    pattern,
+    event,
+    matches,
+  });
+
+/** RulerTest cases of one test: one rule against each event of a list, with its expected result. */
+const eventsOf =
+  (test: string, pattern: unknown) =>
+  ([event, matches]: readonly [unknown, boolean], i: number): Case => ({
+    source: `${SOURCES.ruler} ${test}`,
+    name: `event ${i + 1}`,
+    pattern,
+    event,
+    matches,
+  });
+
 const cases: Case[] = [
-  ...readmeRules.map((pattern, i) => ({
-    source: `${SOURCES.ruler} WHEN_RulesFromReadmeAreTried_THEN_TheyWork`,
-    name: `README rule ${i + 1}`,
-    pattern,
-    event: README_EVENT,
-    matches: true,
-  })),
-  ...rfcMatching.map((pattern, i) => ({
-    source: `${SOURCES.ruler} WHEN_WeWriteRulesToMatchVariousFieldCombos_THEN_TheyWork`,
-    name: `matching rule ${i + 1}`,
-    pattern,
-    event: RFC_EVENT,
-    matches: true,
-  })),
-  ...rfcNonMatching.map((pattern, i) => ({
-    source: `${SOURCES.ruler} WHEN_WeWriteRulesToMatchVariousFieldCombos_THEN_TheyWork`,
-    name: `non-matching rule ${i + 1}`,
-    pattern,
-    event: RFC_EVENT,
-    matches: false,
-  })),
-  ...arraysMatching.map((pattern, i) => ({
-    source: `${SOURCES.ruler} WHEN_JSONContainsArrays_THEN_RulerNoCompileMatchesWork`,
-    name: `matching rule ${i + 1}`,
-    pattern,
-    event: ARRAYS_EVENT,
-    matches: true,
-  })),
-  ...arraysNonMatching.map((pattern, i) => ({
-    source: `${SOURCES.ruler} WHEN_JSONContainsArrays_THEN_RulerNoCompileMatchesWork`,
-    name: `non-matching rule ${i + 1}`,
-    pattern,
-    event: ARRAYS_EVENT,
-    matches: false,
-  })),
+  ...readmeRules.map(
+    rulesOf('WHEN_RulesFromReadmeAreTried_THEN_TheyWork', README_EVENT, true, 'README rule'),
+  ),
+  ...rfcMatching.map(
+    rulesOf('WHEN_WeWriteRulesToMatchVariousFieldCombos_THEN_TheyWork', RFC_EVENT, true, 'matching rule'),
+  ),
+  ...rfcNonMatching.map(
+    rulesOf(
+      'WHEN_WeWriteRulesToMatchVariousFieldCombos_THEN_TheyWork',
+      RFC_EVENT,
+      false,
+      'non-matching rule',
+    ),
+  ),
+  ...arraysMatching.map(
+    rulesOf('WHEN_JSONContainsArrays_THEN_RulerNoCompileMatchesWork', ARRAYS_EVENT, true, 'matching rule'),
+  ),
+  ...arraysNonMatching.map(
+    rulesOf(
+      'WHEN_JSONContainsArrays_THEN_RulerNoCompileMatchesWork',
+      ARRAYS_EVENT,
+      false,
+      'non-matching rule',
+    ),
+  ),
   ...existsEvents.flatMap((event, e) =>
     existsRules.map((pattern, r) => ({
       source: `${SOURCES.ruler} WHEN_WeTryToMatchExistsRules_THEN_TheyWork`,
@@ -230,41 +242,25 @@ const cases: Case[] = [
       matches: existsExpected[e]?.[r] as boolean,
     })),
   ),
-  ...[
-    [{ a: 1 }, { a: [1] }, true],
-    [{ b: 2 }, { b: [2] }, true],
-    [{ x: 'X' }, { x: ['X'] }, true],
-    [{ x: true }, { a: [1] }, false],
-    [{ x: true }, { b: [2] }, false],
-    [{ x: true }, { x: ['X'] }, false],
-  ].map(([event, pattern, matches], i) => ({
+  ...(
+    [
+      [{ a: 1 }, { a: [1] }, true],
+      [{ b: 2 }, { b: [2] }, true],
+      [{ x: 'X' }, { x: ['X'] }, true],
+      [{ x: true }, { a: [1] }, false],
+      [{ x: true }, { b: [2] }, false],
+      [{ x: true }, { x: ['X'] }, false],
+    ] as const
+  ).map(([event, pattern, matches], i) => ({
     source: `${SOURCES.ruler} WHEN_WeTryReallySimpleRules_THEN_TheyWork`,
     name: `case ${i + 1}`,
     pattern,
     event,
-    matches: matches as boolean,
-  })),
-  ...anythingButEvents.map(([event, matches], i) => ({
-    source: `${SOURCES.ruler} WHEN_WeTryAnythingButRules_THEN_Theywork`,
-    name: `event ${i + 1}`,
-    pattern: anythingButRule,
-    event,
     matches,
   })),
-  ...ignoreCaseEvents.map(([event, matches], i) => ({
-    source: `${SOURCES.ruler} WHEN_WeTryEqualsIgnoreCaseRules_THEN_TheyWork`,
-    name: `event ${i + 1}`,
-    pattern: ignoreCaseRule,
-    event,
-    matches,
-  })),
-  ...wildcardEvents.map(([event, matches], i) => ({
-    source: `${SOURCES.ruler} WHEN_WeTryWildcardRules_THEN_TheyWork`,
-    name: `event ${i + 1}`,
-    pattern: wildcardRule,
-    event,
-    matches,
-  })),
+  ...anythingButEvents.map(eventsOf('WHEN_WeTryAnythingButRules_THEN_Theywork', anythingButRule)),
+  ...ignoreCaseEvents.map(eventsOf('WHEN_WeTryEqualsIgnoreCaseRules_THEN_TheyWork', ignoreCaseRule)),
+  ...wildcardEvents.map(eventsOf('WHEN_WeTryWildcardRules_THEN_TheyWork', wildcardRule)),
   // "exactly" (Constants.EXACT_MATCH): a string compared as is, even one that reads like an operator.
   ...(
     [
@@ -339,21 +335,6 @@ const cases: Case[] = [
     name: 'exists:false also matches an intermediate node',
     pattern: { detail: { 'c-count': [{ exists: false }] } },
     event: { detail: { state: ['initializing', 'running'], 'c-count': { c1: 100 } } },
-    matches: true,
-  },
-  {
-    source: `${SOURCES.ebFiltering} Complex example with multiple matching`,
-    name: 'prefix, anything-but and numeric together',
-    pattern: {
-      time: [{ prefix: '2017-10-02' }],
-      detail: {
-        state: [{ 'anything-but': 'initializing' }],
-        'c-count': [{ numeric: ['>', 0, '<=', 5] }],
-        'd-count': [{ numeric: ['<', 10] }],
-        'x-limit': [{ 'anything-but': [100, 200, 300] }],
-      },
-    },
-    event: ebEvent,
     matches: true,
   },
   {
