@@ -13,6 +13,7 @@ import {
   SCENARIOS,
 } from '../../shared/consistency/parameters.ts';
 import { finish, getExperiment, listExperiments, recordRequest } from '../../shared/consistency/store.ts';
+import { CursorTimestamp, decodeCursor, encodeCursor } from '../../shared/http/cursor.ts';
 import { badRequest, HttpError, notFound } from '../../shared/http/errors.ts';
 import { parseBody, parseQuery, pathParameter } from '../../shared/http/request.ts';
 import { json } from '../../shared/http/response.ts';
@@ -73,36 +74,22 @@ async function startExperiment(event: APIGatewayProxyEvent, context: Context) {
 const ListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   scenario: z.enum(SCENARIOS).optional(),
-  cursor: z.string().optional(),
+  cursor: z.string().max(512).optional(),
 });
-const Cursor = z.object({ t: z.string().min(1), id: z.string().regex(UUID) });
-
-function decodeCursor(cursor: string | undefined) {
-  if (cursor === undefined) return undefined;
-  try {
-    const decoded = Cursor.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
-    if (Number.isNaN(Date.parse(decoded.t))) throw new Error('not a time');
-    return { requestedAt: decoded.t, experimentId: decoded.id };
-  } catch {
-    throw badRequest('The cursor is invalid', [
-      { path: 'query.cursor', message: 'must be a nextCursor from a previous page' },
-    ]);
-  }
-}
+const Cursor = z.object({ t: CursorTimestamp, id: z.string().regex(UUID) });
 
 /** `GET /consistency/experiments`: past runs, newest first (optionally one scenario's), a page at a time. */
 async function listRuns(event: APIGatewayProxyEvent) {
   identityFrom(event);
   const query = parseQuery(event, ListQuery);
+  const cursor = decodeCursor(query.cursor, Cursor);
   const page = await listExperiments({
     limit: query.limit,
     scenario: query.scenario,
-    after: decodeCursor(query.cursor),
+    after: cursor && { requestedAt: cursor.t, experimentId: cursor.id },
   });
   const nextCursor = page.last
-    ? Buffer.from(JSON.stringify({ t: page.last.requestedAt, id: page.last.experimentId })).toString(
-        'base64url',
-      )
+    ? encodeCursor({ t: page.last.requestedAt, id: page.last.experimentId })
     : null;
   return json(200, { items: page.items, nextCursor });
 }

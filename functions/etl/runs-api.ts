@@ -4,7 +4,7 @@ import { requireAdmin } from '../../shared/auth/identity.ts';
 import { requireEnv } from '../../shared/config.ts';
 import { startPipeline } from '../../shared/etl/sfn.ts';
 import { getRun, listRuns } from '../../shared/etl/state.ts';
-import { notFound } from '../../shared/http/errors.ts';
+import { badRequest, notFound } from '../../shared/http/errors.ts';
 import { parseBody, parseQuery, pathParameter } from '../../shared/http/request.ts';
 import { json } from '../../shared/http/response.ts';
 import { routes } from '../../shared/http/router.ts';
@@ -46,6 +46,10 @@ async function list(event: APIGatewayProxyEvent) {
 async function get(event: APIGatewayProxyEvent) {
   requireAdmin(event);
   const runId = pathParameter(event, 'runId');
+  // Run ids are execution names (at most 80 characters); a longer key would exceed DynamoDB's limits.
+  if (runId.length > 80) {
+    throw badRequest('The run id is invalid', [{ path: 'path.runId', message: 'must be at most 80 characters' }]);
+  }
   const run = await getRun(runId);
   if (!run) throw notFound(`No ETL run ${runId} (it appears once its first step has started)`);
   return json(200, run);

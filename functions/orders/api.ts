@@ -13,8 +13,15 @@ import {
   setStock,
 } from '../../shared/adapters/orders-db.ts';
 import { identityFrom, requireAdmin } from '../../shared/auth/identity.ts';
-import { OrderError, PlaceOrderInput, requestHash, SetStockInput } from '../../shared/domain/orders.ts';
-import { badRequest, HttpError, notFound } from '../../shared/http/errors.ts';
+import {
+  cartState,
+  OrderError,
+  PlaceOrderInput,
+  requestHash,
+  SetStockInput,
+} from '../../shared/domain/orders.ts';
+import { CursorTimestamp, decodeCursor, encodeCursor } from '../../shared/http/cursor.ts';
+import { HttpError, notFound } from '../../shared/http/errors.ts';
 import { idempotencyKey, parseBody, parseQuery, pathParameter } from '../../shared/http/request.ts';
 import { json } from '../../shared/http/response.ts';
 import { routes } from '../../shared/http/router.ts';
@@ -26,6 +33,7 @@ const ORDER_ERRORS: Record<OrderError['code'], number> = {
   INSUFFICIENT_STOCK: 409,
   PRODUCT_UNAVAILABLE: 409,
   IDEMPOTENCY_KEY_REUSED: 422,
+  CART_ALREADY_ORDERED: 409,
   ORDER_NOT_FOUND: 404,
   ALREADY_CANCELLED: 409,
 };
@@ -36,7 +44,11 @@ async function answering<T>(work: () => Promise<T>): Promise<T> {
     return await work();
   } catch (error) {
     if (!(error instanceof OrderError)) throw error;
-    const details = error.productId ? [{ path: 'items.productId', message: error.productId }] : undefined;
+    const details = error.productId
+      ? [{ path: 'items.productId', message: error.productId }]
+      : error.orderId
+        ? [{ path: 'orderId', message: error.orderId }]
+        : undefined;
     throw new HttpError(
       ORDER_ERRORS[error.code],
       error.code === 'ORDER_NOT_FOUND' ? 'NOT_FOUND' : error.code,
@@ -97,7 +109,15 @@ async function createOrder(event: APIGatewayProxyEvent) {
   });
 
   const { order, replayed } = await answering(() =>
-    placeOrder({ userId, idempotencyKey: key, requestHash: hash, region: input.region, lines, cartReadAt }),
+    placeOrder({
+      userId,
+      idempotencyKey: key,
+      requestHash: hash,
+      region: input.region,
+      lines,
+      cartReadAt,
+      cart: cartState(cart),
+    }),
   );
   if (!replayed) {
     metrics.addMetric('OrdersPlaced', MetricUnit.Count, 1);
@@ -106,33 +126,20 @@ async function createOrder(event: APIGatewayProxyEvent) {
   return json(201, order, replayed ? { 'idempotent-replayed': 'true' } : {});
 }
 
-const Cursor = z.object({ c: z.string().min(1), o: z.string().regex(UUID) });
+const Cursor = z.object({ c: CursorTimestamp, o: z.string().regex(UUID) });
 const ListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().optional(),
+  cursor: z.string().max(512).optional(),
 });
-
-function decodeCursor(cursor: string | undefined) {
-  if (cursor === undefined) return undefined;
-  try {
-    const decoded = Cursor.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
-    if (Number.isNaN(Date.parse(decoded.c))) throw new Error('not a time');
-    return { createdAt: decoded.c, orderId: decoded.o };
-  } catch {
-    throw badRequest('The cursor is invalid', [
-      { path: 'query.cursor', message: 'must be a nextCursor from a previous page' },
-    ]);
-  }
-}
 
 /** `GET /orders`: the caller's orders, newest first, a page at a time. */
 async function listMyOrders(event: APIGatewayProxyEvent) {
   const { userId } = identityFrom(event);
   const query = parseQuery(event, ListQuery);
-  const page = await listOrders(userId, { limit: query.limit, after: decodeCursor(query.cursor) });
-  const nextCursor = page.last
-    ? Buffer.from(JSON.stringify({ c: page.last.createdAt, o: page.last.orderId })).toString('base64url')
-    : null;
+  const cursor = decodeCursor(query.cursor, Cursor);
+  const after = cursor && { createdAt: cursor.c, orderId: cursor.o };
+  const page = await listOrders(userId, { limit: query.limit, after });
+  const nextCursor = page.last ? encodeCursor({ c: page.last.createdAt, o: page.last.orderId }) : null;
   return json(200, { items: page.orders, nextCursor });
 }
 

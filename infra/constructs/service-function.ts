@@ -7,6 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import esbuild from 'esbuild';
+import { budgetForTimeout } from '../../shared/budget.ts';
 
 /** Repository root: entries are given relative to it, e.g. `functions/platform/health.ts`. */
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -79,6 +80,14 @@ function buildOptions(entry: string, outfile: string, external: string[]): esbui
  * });
  */
 export class ServiceFunction extends lambda.Function {
+  /** The function's timeout in milliseconds. */
+  readonly timeoutMs: number;
+
+  /** Marks the function as serving API Gateway: its request budget stays below the 29 s integration timeout. */
+  servesApi(): void {
+    this.addEnvironment('REQUEST_BUDGET_MS', String(budgetForTimeout(this.timeoutMs, { api: true })));
+  }
+
   constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
     const { entry, service, logRetention, copyIntoBundle, externalModules, environment, handler, ...rest } =
       props;
@@ -102,9 +111,10 @@ export class ServiceFunction extends lambda.Function {
         (rel) => `&& mkdir -p /asset-output/${path.posix.dirname(rel)} && cp -R ${rel} /asset-output/${rel}`,
       ),
     ].join(' ');
+    const timeout = rest.timeout ?? Duration.seconds(10);
     super(scope, id, {
       memorySize: 256,
-      timeout: Duration.seconds(10),
+      timeout,
       tracing: lambda.Tracing.ACTIVE,
       loggingFormat: lambda.LoggingFormat.JSON,
       logGroup,
@@ -116,6 +126,8 @@ export class ServiceFunction extends lambda.Function {
         POWERTOOLS_SERVICE_NAME: service,
         POWERTOOLS_METRICS_NAMESPACE: 'Shop',
         NODE_OPTIONS: '--enable-source-maps',
+        // Every dependency timeout is derived from it (shared/budget.ts); API routes lower it below 29 s.
+        REQUEST_BUDGET_MS: String(budgetForTimeout(timeout.toMilliseconds(), { api: false })),
         ...environment,
       },
       code: lambda.Code.fromAsset(PROJECT_ROOT, {
@@ -138,6 +150,7 @@ export class ServiceFunction extends lambda.Function {
       }),
     });
     this.node.addMetadata('shop:service', service);
+    this.timeoutMs = timeout.toMilliseconds();
     if (this.role) {
       const ack = (ruleId: string, reason: string) =>
         Validations.of(this.role as iam.IRole).acknowledge({ id: ruleId, reason });

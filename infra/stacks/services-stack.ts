@@ -291,6 +291,7 @@ export class ServicesStack extends Stack {
   /** Adds `METHOD path` with a Lambda proxy integration; protected by the authorizer unless `public`. */
   route(method: string, path: string, fn: ServiceFunction, options: { public?: boolean } = {}): apigw.Method {
     const resource = this.api.root.resourceForPath(path);
+    fn.servesApi();
     const created = resource.addMethod(method, new apigw.LambdaIntegration(fn, { proxy: true }), {
       ...(options.public ? {} : { authorizer: this.authorizer }),
       authorizationType: options.public ? apigw.AuthorizationType.NONE : this.authorizer.authorizationType,

@@ -1,12 +1,7 @@
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { buildEvent, type EventName, type NewEvent } from '../../events/schemas.ts';
 import { requireEnv } from '../config.ts';
-
-let client: EventBridgeClient | undefined;
-const eventBridge = () => {
-  client ??= new EventBridgeClient({});
-  return client;
-};
+import { eventBridgeClient } from './aws-clients.ts';
 
 /** An event ready to send: what `buildEvent` returns. */
 export type BuiltEvent = ReturnType<typeof buildEvent>;
@@ -21,7 +16,7 @@ export async function publishEvents(
 ): Promise<void> {
   for (let i = 0; i < events.length; i += 10) {
     const batch = events.slice(i, i + 10);
-    const out = await eventBridge().send(
+    const out = await eventBridgeClient().send(
       new PutEventsCommand({
         Entries: batch.map((e) => ({
           EventBusName: busName,

@@ -12,16 +12,20 @@ import { postgresPool } from './postgres.ts';
 /** Runs `fn` in a READ COMMITTED transaction on a pooled connection. */
 export async function withTransaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await (await postgresPool()).connect();
+  let broken: Error | undefined;
   try {
     await client.query('begin');
     const result = await fn(client);
     await client.query('commit');
     return result;
   } catch (error) {
-    await client.query('rollback').catch(() => {});
+    // A connection that cannot even roll back (dropped, frozen) is destroyed, not pooled again.
+    await client.query('rollback').catch((rollbackError: Error) => {
+      broken = rollbackError;
+    });
     throw error;
   } finally {
-    client.release();
+    client.release(broken);
   }
 }
 
@@ -131,7 +135,8 @@ export async function findOrderRequest(
 }
 
 /**
- * Places an order in one transaction: records the Idempotency-Key, takes the stock of every line
+ * Places an order in one transaction: records the Idempotency-Key, consumes the cart state (a second
+ * checkout of the same cart with another key is refused with CART_ALREADY_ORDERED), takes the stock of every line
  * (`stock = stock - q where stock >= q`, in product order so concurrent orders cannot deadlock),
  * writes the order and its lines, and the OrderPlaced and InventoryChanged events into the outbox.
  *
@@ -150,6 +155,8 @@ export async function placeOrder(input: {
    * it saw (a line changed after this survives).
    */
   cartReadAt: Date;
+  /** The cart state priced (see `cartState`): consumed by this order, so it is ordered only once. */
+  cart: { version: number; digest: string };
 }): Promise<{ order: Order; replayed: boolean }> {
   const orderId = crypto.randomUUID();
   const lines = [...input.lines].sort((a, b) =>
@@ -162,6 +169,26 @@ export async function placeOrder(input: {
       [input.userId, input.idempotencyKey, input.requestHash, input.region, orderId],
     );
     if (claimed.rowCount === 0) return undefined; // the key is taken: answered below, outside this transaction
+
+    // One order per cart state, whatever the key: a concurrent checkout of the same state waits here
+    // for this transaction, then finds the row and is refused (its key claim rolls back with it).
+    const consumed = await client.query(
+      `insert into cart_checkouts (user_id, cart_version, cart_digest, order_id)
+       values ($1, $2, $3, $4) on conflict do nothing`,
+      [input.userId, input.cart.version, input.cart.digest, orderId],
+    );
+    if (consumed.rowCount === 0) {
+      const first = await client.query<{ order_id: string }>(
+        `select order_id from cart_checkouts where user_id = $1 and cart_version = $2 and cart_digest = $3`,
+        [input.userId, input.cart.version, input.cart.digest],
+      );
+      const firstOrderId = first.rows[0]?.order_id;
+      throw new OrderError(
+        'CART_ALREADY_ORDERED',
+        `This cart (version ${input.cart.version}) was already ordered as ${firstOrderId}; change the cart to order again`,
+        { orderId: firstOrderId },
+      );
+    }
 
     const changes: { productId: string; stock: number; version: number }[] = [];
     for (const line of lines) {
@@ -179,7 +206,7 @@ export async function placeOrder(input: {
         throw new OrderError(
           'INSUFFICIENT_STOCK',
           `Not enough stock for product ${line.productId}: ${line.quantity} requested, ${have.rows[0]?.stock ?? 0} available`,
-          line.productId,
+          { productId: line.productId },
         );
       }
       changes.push({ productId: line.productId, stock: row.stock, version: Number(row.version) });

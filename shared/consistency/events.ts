@@ -1,5 +1,6 @@
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { z } from 'zod';
+import { eventBridgeClient } from '../adapters/aws-clients.ts';
 import { requireEnv } from '../config.ts';
 import { EXPERIMENT_REQUESTED } from './constants.ts';
 
@@ -22,8 +23,6 @@ export const ExperimentRequestedV1 = z.object({
 });
 export type ExperimentRequestedV1 = z.infer<typeof ExperimentRequestedV1>;
 
-let client: EventBridgeClient | undefined;
-
 /**
  * Puts ConsistencyExperimentRequested on the shop bus (`EVENT_BUS_NAME`); throws when refused.
  *
@@ -34,9 +33,8 @@ export async function publishExperimentRequested(
   experimentId: string,
   busName = requireEnv('EVENT_BUS_NAME'),
 ): Promise<void> {
-  client ??= new EventBridgeClient({});
   const detail: ExperimentRequestedV1 = { schemaVersion: 1, experimentId };
-  const out = await client.send(
+  const out = await eventBridgeClient().send(
     new PutEventsCommand({
       Entries: [
         {

@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { awsClientConfig, instrument } from '../adapters/aws-clients.ts';
 import { requireEnv } from '../config.ts';
 
 /**
@@ -24,9 +25,14 @@ let client: DynamoDBDocumentClient | undefined;
  */
 export function labClient(): DynamoDBDocumentClient {
   client ??= DynamoDBDocumentClient.from(
-    new DynamoDBClient({
-      requestHandler: { httpAgent: { maxSockets: 256 }, httpsAgent: { maxSockets: 256 } },
-    }),
+    instrument(
+      'dynamodb',
+      new DynamoDBClient(
+        awsClientConfig({
+          requestHandler: { httpAgent: { maxSockets: 256 }, httpsAgent: { maxSockets: 256 } },
+        }),
+      ),
+    ),
     { marshallOptions: { removeUndefinedValues: true } },
   );
   return client;

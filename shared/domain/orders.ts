@@ -35,6 +35,24 @@ export function requestHash(input: PlaceOrderInput): string {
     .digest('hex');
 }
 
+/**
+ * The state of a cart that checkout priced: its version and a digest of its lines (product,
+ * quantity, price, when each was set). At most one order is placed per state: the version alone
+ * would repeat when an expired cart starts again at version 1, the line timestamps would not.
+ *
+ * @example
+ * cartState({ version: 3, items: [{ productId: 'p', quantity: 1, priceCents: 100, updatedAt: '…' }] });
+ */
+export function cartState(cart: {
+  version: number;
+  items: { productId: string; quantity: number; priceCents: number; updatedAt: string }[];
+}): { version: number; digest: string } {
+  const lines = [...cart.items]
+    .map((l) => [l.productId, l.quantity, l.priceCents, l.updatedAt])
+    .sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : 1));
+  return { version: cart.version, digest: createHash('sha256').update(JSON.stringify(lines)).digest('hex') };
+}
+
 export const orderTotal = (lines: OrderLine[]) =>
   lines.reduce((sum, l) => sum + l.quantity * l.unitPriceCents, 0);
 
@@ -46,13 +64,17 @@ export class OrderError extends Error {
     | 'INSUFFICIENT_STOCK'
     | 'PRODUCT_UNAVAILABLE'
     | 'IDEMPOTENCY_KEY_REUSED'
+    | 'CART_ALREADY_ORDERED'
     | 'ORDER_NOT_FOUND'
     | 'ALREADY_CANCELLED';
   readonly productId?: string;
+  /** CART_ALREADY_ORDERED: the order this cart state became. */
+  readonly orderId?: string;
 
-  constructor(code: OrderError['code'], message: string, productId?: string) {
+  constructor(code: OrderError['code'], message: string, ids: { productId?: string; orderId?: string } = {}) {
     super(message);
     this.code = code;
-    this.productId = productId;
+    this.productId = ids.productId;
+    this.orderId = ids.orderId;
   }
 }
