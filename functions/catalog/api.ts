@@ -5,17 +5,25 @@ import {
   makeIdempotent,
 } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { dynamoClient } from '../../shared/adapters/aws-clients.ts';
 import {
   createProduct,
   getProduct,
   listProducts,
   ProductListQuery,
+  relayCatalogOutbox,
   updateProduct,
 } from '../../shared/adapters/catalog-table.ts';
-import { publish } from '../../shared/adapters/event-publisher.ts';
+import { publish, relayAfterCommit } from '../../shared/adapters/event-publisher.ts';
 import { requireAdmin } from '../../shared/auth/identity.ts';
 import { requireEnv } from '../../shared/config.ts';
-import { GetProductQuery, type Product, ProductInput, productUpserted } from '../../shared/domain/catalog.ts';
+import {
+  GetProductQuery,
+  ProductInput,
+  productIdFor,
+  productRequestHash,
+  productUpserted,
+} from '../../shared/domain/catalog.ts';
 import { HttpError, notFound } from '../../shared/http/errors.ts';
 import { idempotencyKey, parseBody, parseQuery, pathParameter } from '../../shared/http/request.ts';
 import { json } from '../../shared/http/response.ts';
@@ -39,21 +47,40 @@ const get: RouteHandler = async (event) => {
   return json(200, product, { 'x-read-consistency': consistent ? 'strong' : 'eventual' });
 };
 
-async function createAndAnnounce(input: ProductInput): Promise<Product> {
-  const product = await createProduct(input);
-  await publish(productUpserted(product));
-  return product;
+const keyReused = () =>
+  new HttpError(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request body');
+
+/**
+ * Creates the product and its event in one write (a transactional outbox item) and relays the event.
+ * Under an Idempotency-Key the product's id comes from the caller and key, so a retry finds the
+ * product the first attempt created, even if that attempt failed after writing it.
+ */
+async function createAndAnnounce(input: ProductInput, idempotency?: { userId: string; key: string }) {
+  const requestHash = productRequestHash(input);
+  const result = await createProduct(
+    input,
+    idempotency ? { productId: productIdFor(idempotency.userId, idempotency.key), requestHash } : {},
+  );
+  if (!result.created && result.requestHash !== requestHash) throw keyReused();
+  await relayAfterCommit(() => relayCatalogOutbox());
+  return result.product;
 }
 
 /**
  * With an `Idempotency-Key`, a retried POST (say, after a timeout) returns the product the first one
  * created instead of creating another: Powertools idempotency records the result in the Idempotency
- * table for an hour, keyed by caller and key; another body under the same key is refused.
+ * table for an hour, keyed by caller and key (a concurrent duplicate gets 409); another body under
+ * the same key is refused. Behind it, the product id derived from caller and key makes the create
+ * itself happen once, however long ago and however the first attempt ended.
  */
 const createOnce = makeIdempotent(
-  async (request: { userId: string; key: string; input: ProductInput }) => createAndAnnounce(request.input),
+  async (request: { userId: string; key: string; input: ProductInput }) =>
+    createAndAnnounce(request.input, request),
   {
-    persistenceStore: new DynamoDBPersistenceLayer({ tableName: requireEnv('IDEMPOTENCY_TABLE') }),
+    persistenceStore: new DynamoDBPersistenceLayer({
+      tableName: requireEnv('IDEMPOTENCY_TABLE'),
+      awsSdkV3Client: dynamoClient(),
+    }),
     config: new IdempotencyConfig({
       eventKeyJmesPath: '[userId, key]',
       payloadValidationJmesPath: 'input',
@@ -71,13 +98,7 @@ const create: RouteHandler = async (event) => {
   try {
     return json(201, await createOnce({ userId, key, input }));
   } catch (error) {
-    if (error instanceof IdempotencyValidationError) {
-      throw new HttpError(
-        422,
-        'IDEMPOTENCY_KEY_REUSED',
-        'This Idempotency-Key was used with a different request body',
-      );
-    }
+    if (error instanceof IdempotencyValidationError) throw keyReused();
     if (error instanceof IdempotencyAlreadyInProgressError) {
       throw new HttpError(
         409,

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { z } from 'zod';
 import { identityFrom } from '../../shared/auth/identity.ts';
+import { requestBudgetMs } from '../../shared/budget.ts';
 import { optionalEnv } from '../../shared/config.ts';
 import { publishExperimentRequested } from '../../shared/consistency/events.ts';
 import { deadlineIn, runNow } from '../../shared/consistency/experiment.ts';
@@ -9,10 +10,17 @@ import {
   estimateDurationMs,
   INLINE_LIMIT_MS,
   MAX_RUN_MS,
+  OPEN_CONCURRENCY,
   resolveParameters,
   SCENARIOS,
 } from '../../shared/consistency/parameters.ts';
-import { finish, getExperiment, listExperiments, recordRequest } from '../../shared/consistency/store.ts';
+import {
+  finish,
+  getExperiment,
+  LabBusy,
+  listExperiments,
+  recordRequest,
+} from '../../shared/consistency/store.ts';
 import { CursorTimestamp, decodeCursor, encodeCursor } from '../../shared/http/cursor.ts';
 import { badRequest, HttpError, notFound } from '../../shared/http/errors.ts';
 import { parseBody, parseQuery, pathParameter } from '../../shared/http/request.ts';
@@ -28,8 +36,13 @@ const target = () => optionalEnv('SHOP_TARGET', 'unknown') as string;
  * when it would outlast API Gateway's 29 seconds, queues it for the runner and answers 202.
  */
 async function startExperiment(event: APIGatewayProxyEvent, context: Context) {
-  const { userId } = identityFrom(event);
+  const { userId, isAdmin } = identityFrom(event);
   const parameters = resolveParameters(parseBody(event, ExperimentRequest));
+  if (parameters.concurrency > OPEN_CONCURRENCY && !isAdmin) {
+    throw new HttpError(403, 'FORBIDDEN', `Concurrency above ${OPEN_CONCURRENCY} needs the admin group`, [
+      { path: 'body.concurrency', message: `must be at most ${OPEN_CONCURRENCY} unless you are an admin` },
+    ]);
+  }
   const estimatedMs = estimateDurationMs(parameters);
   if (estimatedMs > MAX_RUN_MS) {
     throw badRequest('This experiment would run too long', [
@@ -57,13 +70,18 @@ async function startExperiment(event: APIGatewayProxyEvent, context: Context) {
     }
     return json(202, { experimentId, status: 'queued', estimatedSeconds: Math.ceil(estimatedMs / 1000) });
   }
+  const remainingMs = context.getRemainingTimeInMillis();
   const report = await runNow({
     experimentId,
     parameters,
     requestedBy: userId,
     target: target(),
-    deadline: deadlineIn(context.getRemainingTimeInMillis()),
+    deadline: deadlineIn(requestBudgetMs(remainingMs)),
+    stopsAt: new Date(Date.now() + remainingMs),
     onCleanupError: (error) => logger.warn('lab cleanup failed', { experimentId, error: error as Error }),
+  }).catch((error: unknown) => {
+    if (error instanceof LabBusy) throw new HttpError(429, 'LAB_BUSY', error.message);
+    throw error;
   });
   if (report.status === 'failed') {
     throw new HttpError(500, 'EXPERIMENT_FAILED', `Experiment ${experimentId} failed: ${report.error}`);

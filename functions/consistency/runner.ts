@@ -20,7 +20,10 @@ import { logger } from '../../shared/middleware/http-handler.ts';
 export const handler = middy(
   async (event: EventBridgeEvent<'ConsistencyExperimentRequested', unknown>, context: Context) => {
     const { experimentId } = ExperimentRequestedV1.parse(event.detail);
-    const claimed = await claim(experimentId);
+    // LabBusy (the lab's connection cap) throws: EventBridge retries the event later.
+    const claimed = await claim(experimentId, {
+      stopsAt: new Date(Date.now() + context.getRemainingTimeInMillis()),
+    });
     if (!claimed) {
       logger.info('experiment not queued (already run, running, or unknown): nothing to do', {
         experimentId,

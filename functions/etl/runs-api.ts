@@ -48,7 +48,9 @@ async function get(event: APIGatewayProxyEvent) {
   const runId = pathParameter(event, 'runId');
   // Run ids are execution names (at most 80 characters); a longer key would exceed DynamoDB's limits.
   if (runId.length > 80) {
-    throw badRequest('The run id is invalid', [{ path: 'path.runId', message: 'must be at most 80 characters' }]);
+    throw badRequest('The run id is invalid', [
+      { path: 'path.runId', message: 'must be at most 80 characters' },
+    ]);
   }
   const run = await getRun(runId);
   if (!run) throw notFound(`No ETL run ${runId} (it appears once its first step has started)`);

@@ -3,6 +3,7 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { getCart } from '../../shared/adapters/cart-table.ts';
 import { getProduct, getProductsConsistent } from '../../shared/adapters/catalog-table.ts';
+import { relayAfterCommit } from '../../shared/adapters/event-publisher.ts';
 import {
   cancelOrder,
   findOrderRequest,
@@ -26,7 +27,7 @@ import { idempotencyKey, parseBody, parseQuery, pathParameter } from '../../shar
 import { json } from '../../shared/http/response.ts';
 import { routes } from '../../shared/http/router.ts';
 import { UUID } from '../../shared/ids.ts';
-import { httpHandler, logger, metrics } from '../../shared/middleware/http-handler.ts';
+import { httpHandler, metrics } from '../../shared/middleware/http-handler.ts';
 
 const ORDER_ERRORS: Record<OrderError['code'], number> = {
   CART_EMPTY: 409,
@@ -58,16 +59,7 @@ async function answering<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Sends the events just committed; the scheduled relay retries whatever this misses. */
-async function relaySoon(): Promise<void> {
-  try {
-    await relayOutbox();
-  } catch (error) {
-    logger.warn('outbox relay after commit failed; the scheduled relay will send the events', {
-      error: error as Error,
-    });
-  }
-}
+const relaySoon = () => relayAfterCommit(() => relayOutbox());
 
 /** `POST /orders`: the caller's cart becomes an order, exactly once per Idempotency-Key. */
 async function createOrder(event: APIGatewayProxyEvent) {

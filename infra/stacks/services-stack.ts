@@ -168,10 +168,39 @@ export class ServicesStack extends Stack {
     grantTable(
       catalog,
       catalogTable,
-      ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+      [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:Query',
+        // The catalog outbox: relayed right after the write, deleted once sent.
+        'dynamodb:BatchWriteItem',
+        'dynamodb:DeleteItem',
+      ],
       ['byCategory', 'byType'],
     );
     bus.grantPutEventsTo(catalog);
+
+    // The catalog outbox relay: ProductUpserted events written with their product but not sent yet.
+    const catalogRelay = this.addFunction('CatalogOutboxRelay', {
+      entry: 'functions/catalog/outbox-relay.ts',
+      service: 'catalog',
+      description: 'Publishes unsent catalog outbox events to EventBridge',
+      timeout: Duration.seconds(60),
+      environment: { CATALOG_TABLE: catalogTable.tableName, EVENT_BUS_NAME: bus.eventBusName },
+    });
+    grantTable(catalogRelay, catalogTable, [
+      'dynamodb:Query',
+      'dynamodb:BatchWriteItem',
+      'dynamodb:DeleteItem',
+    ]);
+    bus.grantPutEventsTo(catalogRelay);
+    new events_.Rule(this, 'CatalogOutboxRelaySchedule', {
+      description:
+        'Relays catalog outbox events every minute (a safety net: writes relay right after commit)',
+      schedule: events_.Schedule.rate(Duration.minutes(1)),
+      targets: [new targets.LambdaFunction(catalogRelay, { retryAttempts: 2 })],
+    });
     this.route('GET', '/products', catalog, { public: true });
     this.route('POST', '/products', catalog);
     this.route('GET', '/products/{productId}', catalog, { public: true });

@@ -1,13 +1,15 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
+  BatchWriteCommand,
   GetCommand,
-  PutCommand,
   QueryCommand,
+  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
+import { buildEvent } from '../../events/schemas.ts';
 import { requireEnv } from '../config.ts';
 import {
   ListProductsQuery,
@@ -15,8 +17,10 @@ import {
   type Product,
   type ProductInput,
   type ProductPage,
+  productUpserted,
 } from '../domain/catalog.ts';
 import { dynamoDocumentClient } from './aws-clients.ts';
+import { type BuiltEvent, publishEvents } from './event-publisher.ts';
 
 /**
  * The catalog table's item layout:
@@ -48,6 +52,7 @@ export function toProduct(item: Record<string, unknown>): Product {
     gsi2pk: _c,
     gsi2sk: _d,
     stockVersion: _e,
+    requestHash: _f,
     ...product
   } = item;
   return product as unknown as Product;
@@ -106,10 +111,43 @@ function indexAttributes(productId: string, input: Pick<ProductInput, 'name' | '
   };
 }
 
-/** Creates a product with a new id: version 1, nothing available until the inventory says so. */
-export async function createProduct(input: ProductInput, now = new Date()): Promise<Product> {
-  const productId = crypto.randomUUID();
-  const timestamp = now.toISOString();
+/** The catalog's outbox: `pk = OUTBOX`, `sk = <time>#<eventId>`, the event as it will be sent. */
+const OUTBOX_PK = 'OUTBOX';
+
+const outboxPut = (event: BuiltEvent, at: string) => ({
+  Put: {
+    TableName: catalogTable(),
+    Item: { pk: OUTBOX_PK, sk: `${at}#${event.detail.eventId}`, event },
+  },
+});
+
+/** What {@link createProduct} did: created it, or found the product that id already names. */
+export interface CreateResult {
+  product: Product;
+  created: boolean;
+  /** The `requestHash` the existing product was created with (when it was not created now). */
+  requestHash?: string;
+}
+
+/**
+ * Creates a product (version 1, nothing available until the inventory says so) and its
+ * `ProductUpserted` event in one transaction: the product and an outbox item, both or neither, so
+ * the event cannot be lost once the product exists; {@link relayCatalogOutbox} sends it.
+ *
+ * With a `productId` (derived from the caller's Idempotency-Key) the write is conditional on the id
+ * being free; when it is taken, nothing is written and the existing product is returned with the
+ * `requestHash` it was created with, so a retry gets the first product, however the first attempt
+ * ended.
+ *
+ * @example
+ * const { product } = await createProduct(input);
+ */
+export async function createProduct(
+  input: ProductInput,
+  options: { productId?: string; requestHash?: string; now?: Date } = {},
+): Promise<CreateResult> {
+  const productId = options.productId ?? crypto.randomUUID();
+  const timestamp = (options.now ?? new Date()).toISOString();
   const product: Product = {
     productId,
     name: input.name,
@@ -122,14 +160,77 @@ export async function createProduct(input: ProductInput, now = new Date()): Prom
     createdAt: timestamp,
     updatedAt: timestamp,
   };
-  await dynamoDocumentClient().send(
-    new PutCommand({
+  try {
+    await dynamoDocumentClient().send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Put: {
+              TableName: catalogTable(),
+              Item: {
+                ...productKey(productId),
+                ...indexAttributes(productId, input),
+                ...product,
+                ...(options.requestHash ? { requestHash: options.requestHash } : {}),
+              },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+          outboxPut(buildEvent(productUpserted(product)), timestamp),
+        ],
+      }),
+    );
+    return { product, created: true };
+  } catch (error) {
+    const takenId =
+      (error instanceof TransactionCanceledException ||
+        (error as Error).name === 'TransactionCanceledException') &&
+      (error as TransactionCanceledException).CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed';
+    if (!takenId) throw error;
+    const existing = await dynamoDocumentClient().send(
+      new GetCommand({ TableName: catalogTable(), Key: productKey(productId), ConsistentRead: true }),
+    );
+    if (!existing.Item) throw error;
+    return {
+      product: toProduct(existing.Item),
+      created: false,
+      requestHash: existing.Item.requestHash as string | undefined,
+    };
+  }
+}
+
+/**
+ * Sends the catalog's outbox events, oldest first, and deletes each batch once EventBridge took it.
+ * At-least-once: a crash between the two sends a batch again (consumers apply a product `version`
+ * once). Run right after a write and every minute by the scheduled relay. Returns how many it sent.
+ *
+ * @example
+ * await relayCatalogOutbox();
+ */
+export async function relayCatalogOutbox(
+  options: { limit?: number; publish?: (events: BuiltEvent[]) => Promise<void> } = {},
+): Promise<number> {
+  const publish = options.publish ?? ((events: BuiltEvent[]) => publishEvents(events));
+  const out = await dynamoDocumentClient().send(
+    new QueryCommand({
       TableName: catalogTable(),
-      Item: { ...productKey(productId), ...indexAttributes(productId, input), ...product },
-      ConditionExpression: 'attribute_not_exists(pk)',
+      KeyConditionExpression: 'pk = :outbox',
+      ExpressionAttributeValues: { ':outbox': OUTBOX_PK },
+      ConsistentRead: true,
+      Limit: options.limit ?? 25,
     }),
   );
-  return product;
+  const items = out.Items ?? [];
+  if (!items.length) return 0;
+  await publish(items.map((item) => item.event as BuiltEvent));
+  await dynamoDocumentClient().send(
+    new BatchWriteCommand({
+      RequestItems: {
+        [catalogTable()]: items.map((item) => ({ DeleteRequest: { Key: { pk: item.pk, sk: item.sk } } })),
+      },
+    }),
+  );
+  return items.length;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { buildEvent, type EventName, type NewEvent } from '../../events/schemas.ts';
 import { requireEnv } from '../config.ts';
+import { logger } from '../observability.ts';
 import { eventBridgeClient } from './aws-clients.ts';
 
 /** An event ready to send: what `buildEvent` returns. */
@@ -38,4 +39,22 @@ export async function publishEvents(
 /** Builds and sends one event (for producers without an outbox, e.g. the DynamoDB-backed catalog). */
 export async function publish<N extends EventName>(event: NewEvent<N>): Promise<void> {
   await publishEvents([buildEvent(event)]);
+}
+
+/**
+ * Runs an outbox relay right after a commit, so events go out at once. A failure (EventBridge down,
+ * throttled) is only logged: the events wait in the outbox for the scheduled relay, and the request
+ * that committed them still succeeds.
+ *
+ * @example
+ * await relayAfterCommit(() => relayOutbox());
+ */
+export async function relayAfterCommit(relay: () => Promise<unknown>): Promise<void> {
+  try {
+    await relay();
+  } catch (error) {
+    logger.warn('outbox relay after commit failed; the scheduled relay will send the events', {
+      error: error as Error,
+    });
+  }
 }

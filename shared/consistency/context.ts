@@ -22,7 +22,10 @@ export interface RunContext {
  * const db = lazyPool(16);
  * try { await (await db.pool()).query('select 1'); } finally { await db.end(); }
  */
-export function lazyPool(workers: number): {
+export function lazyPool(
+  workers: number,
+  deadline?: Deadline,
+): {
   pool: () => Promise<pg.Pool>;
   opened: () => Promise<pg.Pool> | undefined;
   end: () => Promise<void>;
@@ -30,7 +33,7 @@ export function lazyPool(workers: number): {
   let opened: Promise<pg.Pool> | undefined;
   return {
     pool: () => {
-      opened ??= labPool(workers);
+      opened ??= labPool(workers, deadline);
       return opened;
     },
     opened: () => opened,

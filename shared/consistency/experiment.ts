@@ -8,7 +8,19 @@ import { lostUpdate } from './scenarios/lost-update.ts';
 import { oversell } from './scenarios/oversell.ts';
 import { projectionLag } from './scenarios/projection-lag.ts';
 import { readAfterWrite } from './scenarios/read-after-write.ts';
-import { claim, finish, recordRequest } from './store.ts';
+import { claim, finish, LabBusy, recordRequest } from './store.ts';
+
+/** The report of a request not yet run. */
+const queuedReport = (input: {
+  experimentId: string;
+  parameters: ExperimentParameters;
+}): ExperimentReport => ({
+  experimentId: input.experimentId,
+  scenario: input.parameters.scenario,
+  status: 'queued',
+  parameters: input.parameters,
+  requestedAt: new Date().toISOString(),
+});
 
 const SCENARIO_RUNNERS: Record<Scenario, (ctx: RunContext) => Promise<ResultRow[]>> = {
   'read-after-write': readAfterWrite,
@@ -37,7 +49,7 @@ export async function runScenario(
   onCleanupError: (error: unknown) => void = () => {},
 ): Promise<ResultRow[]> {
   const keys = new LabKeys(experimentId);
-  const db = lazyPool(parameters.concurrency);
+  const db = lazyPool(parameters.concurrency, deadline);
   try {
     return await SCENARIO_RUNNERS[parameters.scenario]({
       experimentId,
@@ -111,10 +123,21 @@ export async function runNow(input: {
   requestedBy: string;
   target: string;
   deadline: Deadline;
+  /** When the function running it will be stopped (its remaining time from now). */
+  stopsAt: Date;
   onCleanupError?: (error: unknown) => void;
 }): Promise<ExperimentReport> {
   await recordRequest(input);
-  const claimed = await claim(input.experimentId);
+  let claimed: ExperimentReport | undefined;
+  try {
+    claimed = await claim(input.experimentId, { stopsAt: input.stopsAt });
+  } catch (error) {
+    if (error instanceof LabBusy) {
+      const message = error.message;
+      await finish({ ...queuedReport(input), status: 'failed', error: message }).catch(() => {});
+    }
+    throw error;
+  }
   if (!claimed) throw new Error(`Experiment ${input.experimentId} vanished before it ran`);
   return executeClaimed(claimed, input);
 }

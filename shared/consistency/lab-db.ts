@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { connectionConfig } from '../adapters/postgres.ts';
+import type { Deadline } from './concurrency.ts';
 
 /**
  * The lab's Postgres side: tables `lab_counters` and `lab_stock` (migration 0003), rows keyed by
@@ -15,13 +16,18 @@ import { connectionConfig } from '../adapters/postgres.ts';
  * const pool = await labPool(16);
  * try { … } finally { await pool.end(); }
  */
-export async function labPool(workers: number): Promise<pg.Pool> {
-  return new pg.Pool({
+export async function labPool(workers: number, deadline?: Deadline): Promise<pg.Pool> {
+  // No statement outlives the run's deadline (a lock wait included), so cleanup still has its time.
+  const leftMs = deadline ? Math.max(1_000, deadline.at - Date.now()) : undefined;
+  const pool = new pg.Pool({
     ...(await connectionConfig()),
     max: workers + 2,
     idleTimeoutMillis: 10_000,
-    connectionTimeoutMillis: 10_000,
+    connectionTimeoutMillis: Math.min(10_000, leftMs ?? 10_000),
+    ...(leftMs ? { statement_timeout: leftMs, query_timeout: leftMs + 1_000 } : {}),
   });
+  pool.on('error', () => {}); // a dropped idle connection is discarded; the next checkout opens another
+  return pool;
 }
 
 /**

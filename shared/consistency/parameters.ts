@@ -9,7 +9,7 @@ import { z } from 'zod';
  * | ------------- | -------- | ---------------------------------------------------------- |
  * | `scenario`    | see below| required                                                   |
  * | `trials`      | 1–1000   | read-after-write 50, projection-lag 20, the others 1       |
- * | `concurrency` | 1–64     | 16 (projection-lag runs its trials one after another: 1)   |
+ * | `concurrency` | 1–64     | 16 (projection-lag runs its trials one after another: 1); above 16 admins only |
  * | `stock`       | 1–10000  | 10 (oversell only)                                         |
  * | `thinkTimeMs` | 0–1000   | 5                                                          |
  *
@@ -36,6 +36,9 @@ export const DEFAULTS: Record<
   oversell: { trials: 1, concurrency: 16, stock: 10, thinkTimeMs: 5 },
   'projection-lag': { trials: 20, concurrency: 1, stock: 10, thinkTimeMs: 5 },
 };
+
+/** Concurrency anyone signed in may ask for; above it (up to 64) needs the admin group (403 naming body.concurrency). */
+export const OPEN_CONCURRENCY = 16;
 
 /** Runs estimated above this are answered 202 and executed asynchronously (API Gateway stops at 29 s). */
 export const INLINE_LIMIT_MS = 20_000;

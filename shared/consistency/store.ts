@@ -19,13 +19,33 @@ interface ExperimentRow {
   requested_at: Date;
   started_at: Date | null;
   finished_at: Date | null;
+  deadline_at: Date | null;
 }
 
 const COLUMNS =
-  'experiment_id, scenario, status, parameters, environment, results, error, requested_at, started_at, finished_at';
+  'experiment_id, scenario, status, parameters, environment, results, error, requested_at, started_at, finished_at, deadline_at';
 
-/** A run still `running` this long after it started has died (the runner has 15 minutes). */
+/** A run without a recorded deadline, still `running` this long after it started, has died (the runner has 15 minutes). */
 export const RUNNING_FOR_TOO_LONG_MS = 16 * 60_000;
+
+/** What a run that died says. */
+const DIED = 'The run stopped without a report (function timeout or crash)';
+
+/**
+ * Postgres connections all running experiments may hold together (each holds concurrency + 2):
+ * `LAB_MAX_CONNECTIONS`, default 68 — one run at concurrency 64, or several smaller ones — so the lab
+ * cannot exhaust the database ("sorry, too many clients already") for the shop.
+ */
+export const labConnectionCap = () => Number(process.env.LAB_MAX_CONNECTIONS ?? '') || 68;
+
+/** Connections a run holds. */
+export const connectionsOf = (parameters: Pick<ExperimentParameters, 'concurrency'>) =>
+  parameters.concurrency + 2;
+
+/** The lab has no room for a run now: the connections of the runs in progress would pass the cap. */
+export class LabBusy extends Error {
+  override name = 'LabBusy';
+}
 
 /**
  * The API's view of a stored experiment. A run left `running` past {@link RUNNING_FOR_TOO_LONG_MS}
@@ -35,10 +55,10 @@ export const RUNNING_FOR_TOO_LONG_MS = 16 * 60_000;
  * toReport(row, new Date()).status; // 'done'
  */
 export function toReport(row: ExperimentRow, now = new Date()): ExperimentReport {
-  const died =
-    row.status === 'running' &&
-    row.started_at !== null &&
-    now.getTime() - row.started_at.getTime() > RUNNING_FOR_TOO_LONG_MS;
+  const stopsAt =
+    row.deadline_at?.getTime() ??
+    (row.started_at ? row.started_at.getTime() + RUNNING_FOR_TOO_LONG_MS : Infinity);
+  const died = row.status === 'running' && now.getTime() > stopsAt;
   return {
     experimentId: row.experiment_id,
     scenario: row.scenario,
@@ -49,7 +69,7 @@ export function toReport(row: ExperimentRow, now = new Date()): ExperimentReport
     ...(row.started_at ? { startedAt: row.started_at.toISOString() } : {}),
     ...(row.finished_at ? { finishedAt: row.finished_at.toISOString() } : {}),
     ...(row.results ? { results: row.results } : {}),
-    ...(died ? { error: 'The run stopped without a report (function timeout or crash)' } : {}),
+    ...(died ? { error: DIED } : {}),
     ...(row.error ? { error: row.error } : {}),
   };
 }
@@ -75,22 +95,82 @@ export async function recordRequest(input: {
 }
 
 /**
- * Moves a queued experiment to `running` and returns it, or undefined when it is not queued (already
- * taken by another delivery of the same event, or unknown): at-least-once delivery runs it once.
+ * Marks runs whose function has been stopped (`running` past their deadline) as failed and deletes
+ * their lab rows: what a run killed by its timeout could not do itself. Returns their ids.
  *
  * @example
- * const claimed = await claim(experimentId);
+ * await sweepDeadRuns(pool);
+ */
+export async function sweepDeadRuns(db: pg.Pool | pg.PoolClient): Promise<string[]> {
+  const dead = await db.query<{ experiment_id: string }>(
+    `update consistency_experiments set status = 'failed', error = $1, finished_at = now()
+      where status = 'running' and deadline_at < now() - interval '5 seconds' returning experiment_id`,
+    [DIED],
+  );
+  const ids = dead.rows.map((r) => r.experiment_id);
+  if (ids.length) {
+    await db.query('delete from lab_counters where experiment_id = any($1::uuid[])', [ids]);
+    await db.query('delete from lab_stock where experiment_id = any($1::uuid[])', [ids]);
+  }
+  return ids;
+}
+
+/**
+ * Moves a queued experiment to `running` until `stopsAt` (when its function will be stopped) and
+ * returns it, or undefined when it is not queued (already taken by another delivery of the same
+ * event, or unknown): at-least-once delivery runs it once. Throws {@link LabBusy} when the runs in
+ * progress and this one would hold more than {@link labConnectionCap} connections. Claims are
+ * serialised by an advisory lock, so two claims cannot both take the last room.
+ *
+ * @example
+ * const claimed = await claim(experimentId, { stopsAt: new Date(Date.now() + remainingMs) });
  * if (!claimed) return; // someone else runs it
  */
-export async function claim(experimentId: string, db?: pg.Pool): Promise<ExperimentReport | undefined> {
-  const pool = db ?? (await postgresPool());
-  const out = await pool.query<ExperimentRow>(
-    `update consistency_experiments set status = 'running', started_at = now()
-      where experiment_id = $1 and status = 'queued' returning ${COLUMNS}`,
-    [experimentId],
-  );
-  const row = out.rows[0];
-  return row ? toReport(row) : undefined;
+export async function claim(
+  experimentId: string,
+  options: { stopsAt: Date; db?: pg.Pool },
+): Promise<ExperimentReport | undefined> {
+  const pool = options.db ?? (await postgresPool());
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    await client.query(`select pg_advisory_xact_lock(hashtext('consistency-lab-claims'))`);
+    await sweepDeadRuns(client);
+    const wanted = await client.query<{ concurrency: number }>(
+      `select (parameters->>'concurrency')::int as concurrency from consistency_experiments
+        where experiment_id = $1 and status = 'queued'`,
+      [experimentId],
+    );
+    const mine = wanted.rows[0];
+    if (!mine) {
+      await client.query('commit');
+      return undefined;
+    }
+    const used = await client.query<{ n: string }>(
+      `select coalesce(sum((parameters->>'concurrency')::int + 2), 0) as n from consistency_experiments
+        where status = 'running'`,
+    );
+    const inUse = Number(used.rows[0]?.n ?? 0);
+    if (inUse + connectionsOf(mine) > labConnectionCap()) {
+      await client.query('commit');
+      throw new LabBusy(
+        `The lab's runs in progress hold ${inUse} of its ${labConnectionCap()} Postgres connections; this run needs ${connectionsOf(mine)}`,
+      );
+    }
+    const out = await client.query<ExperimentRow>(
+      `update consistency_experiments set status = 'running', started_at = now(), deadline_at = $2
+        where experiment_id = $1 returning ${COLUMNS}`,
+      [experimentId, options.stopsAt],
+    );
+    await client.query('commit');
+    const row = out.rows[0];
+    return row ? toReport(row) : undefined;
+  } catch (error) {
+    await client.query('rollback').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
 }
 
 /**
@@ -126,6 +206,7 @@ export async function finish(report: ExperimentReport, db?: pg.Pool): Promise<vo
  */
 export async function getExperiment(experimentId: string): Promise<ExperimentReport | undefined> {
   const pool = await postgresPool();
+  await sweepDeadRuns(pool);
   const out = await pool.query<ExperimentRow>(
     `select ${COLUMNS} from consistency_experiments where experiment_id = $1`,
     [experimentId],
@@ -146,6 +227,7 @@ export async function listExperiments(options: {
   after?: { requestedAt: string; experimentId: string };
 }): Promise<{ items: ExperimentReport[]; last?: { requestedAt: string; experimentId: string } }> {
   const pool = await postgresPool();
+  await sweepDeadRuns(pool);
   const params: unknown[] = [options.limit + 1];
   const where: string[] = [];
   if (options.scenario) {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { NewEvent } from '../../events/schemas.ts';
 
@@ -87,4 +88,28 @@ export interface ProductPage {
 export function productUpserted(product: Product): NewEvent<'ProductUpserted'> {
   const { productId, name, category, priceCents, currency, version } = product;
   return { name: 'ProductUpserted', detail: { productId, name, category, priceCents, currency, version } };
+}
+
+/**
+ * The id of the product a caller creates under an Idempotency-Key: a UUID (version 8, name-based)
+ * from the caller and the key, so every retry of that request names the same product, and the
+ * conditional write that creates it can happen only once.
+ *
+ * @example
+ * productIdFor('admin-1', 'create-cup-1'); // the same UUID every time
+ */
+export function productIdFor(userId: string, idempotencyKey: string): string {
+  const bytes = createHash('sha256').update(`shop.catalog.product\n${userId}\n${idempotencyKey}`).digest();
+  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x80;
+  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
+  const hex = bytes.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** Fingerprint of a create request: the same key with another body is refused. */
+export function productRequestHash(input: ProductInput): string {
+  const { name, description, category, priceCents, currency } = input;
+  return createHash('sha256')
+    .update(JSON.stringify([name, description ?? null, category, priceCents, currency]))
+    .digest('hex');
 }

@@ -7,8 +7,7 @@ import { badRequest } from './errors.ts';
  * can use, and refused with 400 naming `query.cursor` otherwise (never a 500 from Postgres).
  */
 
-const TIMESTAMP =
-  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(Z|[+-](\d{2}):(\d{2}))$/;
+const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(Z|[+-](\d{2}):(\d{2}))$/;
 
 /**
  * Whether `value` is an ISO 8601 timestamp that JavaScript and Postgres' `timestamptz` read alike:
@@ -25,7 +24,8 @@ export function isPostgresTimestamp(value: string): boolean {
   const [year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0] = m.slice(1, 7).map(Number);
   const offsetHours = m[9] === undefined ? 0 : Number(m[9]);
   const offsetMinutes = m[10] === undefined ? 0 : Number(m[10]);
-  if (year < 1 || hour > 23 || minute > 59 || second > 59 || offsetHours > 14 || offsetMinutes > 59) return false;
+  if (year < 1 || hour > 23 || minute > 59 || second > 59 || offsetHours > 14 || offsetMinutes > 59)
+    return false;
   const date = new Date(Date.UTC(2000, month - 1, day)); // a leap year stands in for the month's length check
   date.setUTCFullYear(year);
   return date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
@@ -49,7 +49,10 @@ export const encodeCursor = (value: object): string =>
  * @example
  * const after = decodeCursor(query.cursor, z.object({ c: CursorTimestamp, o: z.string().regex(UUID) }));
  */
-export function decodeCursor<S extends z.ZodType>(cursor: string | undefined, schema: S): z.infer<S> | undefined {
+export function decodeCursor<S extends z.ZodType>(
+  cursor: string | undefined,
+  schema: S,
+): z.infer<S> | undefined {
   if (cursor === undefined) return undefined;
   let parsed: unknown;
   try {

@@ -284,7 +284,16 @@ describe('stored experiments', () => {
     requested_at: new Date('2026-01-01T00:00:00Z'),
     started_at: new Date('2026-01-01T00:00:01Z'),
     finished_at: null,
+    deadline_at: null as Date | null,
   };
+
+  it('shows a run as failed once the deadline its function had has passed', () => {
+    const withDeadline = { ...stored, deadline_at: new Date(stored.started_at.getTime() + 29_000) };
+    expect(toReport(withDeadline, new Date(stored.started_at.getTime() + 28_000)).status).toBe('running');
+    const late = toReport(withDeadline, new Date(stored.started_at.getTime() + 30_000));
+    expect(late.status).toBe('failed');
+    expect(late.error).toMatch(/without a report/);
+  });
 
   it('shows a run as running while its function may still be at it', () => {
     const report = toReport(stored, new Date(stored.started_at.getTime() + 60_000));
