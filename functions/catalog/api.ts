@@ -73,6 +73,11 @@ async function createAndAnnounce(input: ProductInput, idempotency?: { userId: st
  * the same key is refused. Behind it, the product id derived from caller and key makes the create
  * itself happen once, however long ago and however the first attempt ended.
  */
+const idempotencyConfig = new IdempotencyConfig({
+  eventKeyJmesPath: '[userId, key]',
+  payloadValidationJmesPath: 'input',
+  expiresAfterSeconds: 3600,
+});
 const createOnce = makeIdempotent(
   async (request: { userId: string; key: string; input: ProductInput }) =>
     createAndAnnounce(request.input, request),
@@ -81,20 +86,18 @@ const createOnce = makeIdempotent(
       tableName: requireEnv('IDEMPOTENCY_TABLE'),
       awsSdkV3Client: dynamoClient(),
     }),
-    config: new IdempotencyConfig({
-      eventKeyJmesPath: '[userId, key]',
-      payloadValidationJmesPath: 'input',
-      expiresAfterSeconds: 3600,
-    }),
+    config: idempotencyConfig,
   },
 );
 
 /** `POST /products` (admin): a new product, announced with ProductUpserted. */
-const create: RouteHandler = async (event) => {
+const create: RouteHandler = async (event, context) => {
   const { userId } = requireAdmin(event);
   const input = parseBody(event, ProductInput);
   const key = idempotencyKey(event, { required: false });
   if (key === undefined) return json(201, await createAndAnnounce(input));
+  // An in-progress record then expires with this invocation: a retry after a crash is not blocked for an hour.
+  idempotencyConfig.registerLambdaContext(context);
   try {
     return json(201, await createOnce({ userId, key, input }));
   } catch (error) {

@@ -456,6 +456,7 @@ function grantZoneWrite(fn: lambda.Function, bucketArn: string): void {
  * never the reverse, and the invoke permission is granted here.
  */
 export function addEtlRoutes(services: ServicesStack, etl: EtlStack): void {
+  etl.runsApi.servesApi();
   const fn = lambda.Function.fromFunctionAttributes(services, 'EtlRunsApiFunction', {
     functionArn: etl.runsApi.functionArn,
     sameEnvironment: true,

@@ -195,7 +195,7 @@ export class ServicesStack extends Stack {
       'dynamodb:DeleteItem',
     ]);
     bus.grantPutEventsTo(catalogRelay);
-    new events_.Rule(this, 'CatalogOutboxRelaySchedule', {
+    new events_.Rule(this, 'CatalogRelaySchedule', {
       description:
         'Relays catalog outbox events every minute (a safety net: writes relay right after commit)',
       schedule: events_.Schedule.rate(Duration.minutes(1)),
@@ -320,7 +320,7 @@ export class ServicesStack extends Stack {
   /** Adds `METHOD path` with a Lambda proxy integration; protected by the authorizer unless `public`. */
   route(method: string, path: string, fn: ServiceFunction, options: { public?: boolean } = {}): apigw.Method {
     const resource = this.api.root.resourceForPath(path);
-    fn.servesApi();
+    if (fn instanceof ServiceFunction) fn.servesApi(); // imported ones are marked by their own stack
     const created = resource.addMethod(method, new apigw.LambdaIntegration(fn, { proxy: true }), {
       ...(options.public ? {} : { authorizer: this.authorizer }),
       authorizationType: options.public ? apigw.AuthorizationType.NONE : this.authorizer.authorizationType,

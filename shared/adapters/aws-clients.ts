@@ -41,6 +41,8 @@ export function awsClientConfig<T extends object>(extra: T = {} as T, budgetMs?:
     requestHandler: {
       connectionTimeout: t.connectMs,
       requestTimeout: t.requestMs,
+      // Without it, recent SDKs only log a warning when the request timeout passes.
+      throwOnRequestTimeout: true,
       ...(extra as { requestHandler?: object }).requestHandler,
     },
   };
