@@ -2,6 +2,7 @@ import { type App, Tags, Validations } from 'aws-cdk-lib';
 import cdkNag from 'cdk-nag';
 import type { ShopConfig } from './config.ts';
 import { applySuppressions } from './nag.ts';
+import { ChaosStack, prepareForFisLambdaActions } from './stacks/chaos-stack.ts';
 import { DataStack } from './stacks/data-stack.ts';
 import { DatabaseStack } from './stacks/database-stack.ts';
 import { addEtlRoutes, EtlStack } from './stacks/etl-stack.ts';
@@ -17,6 +18,23 @@ export interface Shop {
   /** Not on `target=localstack` (Glue and Athena are not in LocalStack's free tier). */
   readonly etl?: EtlStack;
   readonly observability: ObservabilityStack;
+  /** AWS FIS experiment templates: only with `-c chaos=true` on target `aws`. */
+  readonly chaos?: ChaosStack;
+}
+
+/** The functions the AWS chaos experiments fault: the ones behind the shop's API. */
+const CHAOS_TARGETS = ['CatalogApi', 'CartApi', 'OrdersApi'];
+
+/** `-c chaos=true`: deploy the Chaos stack (FIS experiment templates). Off by default; AWS only. */
+function chaosRequested(app: App, config: ShopConfig): boolean {
+  const value = app.node.tryGetContext('chaos');
+  const on = value === true || value === 'true';
+  if (on && config.target !== 'aws') {
+    throw new Error(
+      `-c chaos=true deploys AWS FIS experiment templates and needs -c target=aws; on ${config.target} use \`npm run chaos\``,
+    );
+  }
+  return on;
 }
 
 /**
@@ -24,6 +42,7 @@ export interface Shop {
  * over all of them. Stack names are `Shop-<stage>-<Part>`.
  */
 export function buildShop(app: App, config: ShopConfig): Shop {
+  const withChaos = chaosRequested(app, config);
   const name = (part: string) => `${config.prefix}-${part}`;
   const description = (what: string) => `Serverless shop (${config.stage}, target ${config.target}): ${what}`;
   const data = new DataStack(app, name('Data'), {
@@ -64,7 +83,20 @@ export function buildShop(app: App, config: ShopConfig): Shop {
     services,
     description: description('dashboard and alarms'),
   });
-  const shop = { data, database, events, services, etl, observability };
+  let chaos: ChaosStack | undefined;
+  if (withChaos) {
+    const targets = services.functions.filter((fn) => CHAOS_TARGETS.includes(fn.node.id));
+    for (const fn of targets) prepareForFisLambdaActions(fn, config);
+    chaos = new ChaosStack(app, name('Chaos'), {
+      config,
+      data,
+      database,
+      observability,
+      functions: targets,
+      description: description('AWS FIS experiment templates (chaos engineering)'),
+    });
+  }
+  const shop = { data, database, events, services, etl, observability, chaos };
 
   Tags.of(app).add('project', 'serverless-shop');
   Tags.of(app).add('stage', config.stage);
