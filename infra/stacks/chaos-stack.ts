@@ -91,13 +91,15 @@ export interface ChaosStackProps extends StackProps {
  */
 export class ChaosStack extends Stack {
   readonly role: iam.Role;
+  /** Where FIS leaves the faults for the Lambda extension (`FisConfigs/`). */
+  readonly configBucket: s3.Bucket;
   readonly templates: Record<string, fis.CfnExperimentTemplate> = {};
 
   constructor(scope: Construct, id: string, props: ChaosStackProps) {
     super(scope, id, props);
     const { config, data, database, observability, functions } = props;
 
-    const configs = new s3.Bucket(this, 'FisConfigs', {
+    this.configBucket = new s3.Bucket(this, 'FisConfigs', {
       bucketName: fisConfigBucketName(config),
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
