@@ -168,17 +168,20 @@ export class ServicesStack extends Stack {
     grantTable(
       catalog,
       catalogTable,
-      [
-        'dynamodb:GetItem',
-        'dynamodb:PutItem',
-        'dynamodb:UpdateItem',
-        'dynamodb:Query',
-        // The catalog outbox: relayed right after the write, deleted once sent.
-        'dynamodb:BatchWriteItem',
-        'dynamodb:DeleteItem',
-      ],
+      ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
       ['byCategory', 'byType'],
     );
+    // The catalog outbox is relayed right after the write and its items deleted once sent: deletes are
+    // limited to the outbox partition, never a product.
+    const deleteOutboxItems = (fn: ServiceFunction) =>
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem'],
+          resources: [catalogTable.tableArn],
+          conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['OUTBOX'] } },
+        }),
+      );
+    deleteOutboxItems(catalog);
     bus.grantPutEventsTo(catalog);
 
     // The catalog outbox relay: ProductUpserted events written with their product but not sent yet.
@@ -189,11 +192,8 @@ export class ServicesStack extends Stack {
       timeout: Duration.seconds(60),
       environment: { CATALOG_TABLE: catalogTable.tableName, EVENT_BUS_NAME: bus.eventBusName },
     });
-    grantTable(catalogRelay, catalogTable, [
-      'dynamodb:Query',
-      'dynamodb:BatchWriteItem',
-      'dynamodb:DeleteItem',
-    ]);
+    grantTable(catalogRelay, catalogTable, ['dynamodb:Query']);
+    deleteOutboxItems(catalogRelay);
     bus.grantPutEventsTo(catalogRelay);
     new events_.Rule(this, 'CatalogRelaySchedule', {
       description:

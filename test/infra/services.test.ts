@@ -28,7 +28,7 @@ describe('Services stack', () => {
         (fn) => fn.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME,
       ),
     );
-    expect(ours).toHaveLength(10 + 1 + 11); // aws services, aws database, local services (+ JWT authorizer)
+    expect(ours).toHaveLength(11 + 1 + 12); // aws services, aws database, local services (+ JWT authorizer)
     for (const fn of ours) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs24.x',
@@ -164,8 +164,19 @@ describe('shop services', () => {
     expect(orders).toMatch(/events:PutEvents/);
     expect(orders).not.toMatch(/dynamodb:(PutItem|UpdateItem|DeleteItem|BatchWriteItem)/);
     const catalog = dataAccess('CatalogApi').join('\n');
-    expect(catalog).not.toMatch(/Carts|secretsmanager:|DeleteItem .*Catalog/);
+    expect(catalog).not.toMatch(/Carts|secretsmanager:/);
     expect(catalog).toMatch(/dynamodb:PutItem .*Idempotency/);
+    // The catalog's deletes are its outbox items', never a product's (partition OUTBOX only).
+    for (const fn of ['CatalogApi', 'CatalogOutboxRelay']) {
+      const deletes = statementsOf(services, fn).filter((s) =>
+        JSON.stringify(s.Action).match(/DeleteItem|BatchWriteItem/),
+      );
+      const catalogDeletes = deletes.filter((s) => JSON.stringify(s.Resource).includes('Catalog'));
+      expect(catalogDeletes.length).toBeGreaterThan(0);
+      for (const s of catalogDeletes) {
+        expect(s.Condition).toEqual({ 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['OUTBOX'] } });
+      }
+    }
     const relay = dataAccess('OutboxRelay').join('\n');
     expect(relay).not.toMatch(/dynamodb:/);
     expect(relay).toMatch(/events:PutEvents/);
