@@ -162,26 +162,28 @@ export class ChaosStack extends Stack {
       });
     };
 
-    template(
-      'lambda-invocation-errors',
-      'Fails 25% of the API functions invocations for 5 minutes',
-      {
-        actionId: 'aws:lambda:invocation-error',
-        parameters: { duration: 'PT5M', invocationPercentage: '25', preventExecution: 'true' },
-        targets: { Functions: 'Functions' },
-      },
-      lambdaTargets,
-    );
-    template(
-      'lambda-invocation-delay',
-      'Delays half of the API functions invocations by 3 s for 5 minutes',
-      {
-        actionId: 'aws:lambda:invocation-add-delay',
-        parameters: { duration: 'PT5M', invocationPercentage: '50', startupDelayMilliseconds: '3000' },
-        targets: { Functions: 'Functions' },
-      },
-      lambdaTargets,
-    );
+    const lambdaExperiments: [string, string, string, Record<string, string>][] = [
+      [
+        'lambda-invocation-errors',
+        'Fails 25% of the API functions invocations for 5 minutes',
+        'aws:lambda:invocation-error',
+        { invocationPercentage: '25', preventExecution: 'true' },
+      ],
+      [
+        'lambda-invocation-delay',
+        'Delays half of the API functions invocations by 3 s for 5 minutes',
+        'aws:lambda:invocation-add-delay',
+        { invocationPercentage: '50', startupDelayMilliseconds: '3000' },
+      ],
+    ];
+    for (const [name, what, actionId, parameters] of lambdaExperiments) {
+      template(
+        name,
+        what,
+        { actionId, parameters: { duration: 'PT5M', ...parameters }, targets: { Functions: 'Functions' } },
+        lambdaTargets,
+      );
+    }
     if (database.instance) {
       this.role.addToPolicy(
         new iam.PolicyStatement({
