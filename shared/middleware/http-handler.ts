@@ -8,6 +8,7 @@ import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { HttpError } from '../http/errors.ts';
 import { json } from '../http/response.ts';
+import { jwtAuth } from './jwt-auth.ts';
 
 /** Powertools utilities shared by every handler in the process; configured by POWERTOOLS_* variables. */
 export const logger = new Logger();
@@ -40,7 +41,8 @@ export function httpErrors(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProx
 
 /**
  * The house middleware stack for API Gateway (REST, proxy) handlers: structured logs with the
- * Lambda context and cold-start flag, X-Ray tracing, EMF metrics, and JSON errors.
+ * Lambda context and cold-start flag, X-Ray tracing, EMF metrics, JSON errors, and bearer-token
+ * verification where the stack asks the function to do it ({@link jwtAuth}).
  *
  * @example
  * export const handler = httpHandler(async (event) => json(200, { ok: true }));
@@ -50,5 +52,6 @@ export function httpHandler(fn: HttpHandler) {
     .use(captureLambdaHandler(tracer, { captureResponse: false }))
     .use(injectLambdaContext(logger, { logEvent: false }))
     .use(logMetrics(metrics, { captureColdStartMetric: true }))
-    .use(httpErrors());
+    .use(httpErrors())
+    .use(jwtAuth());
 }
