@@ -49,24 +49,7 @@ export async function control<T = unknown>(route: string, init?: RequestInit): P
   return (await response.json()) as T;
 }
 
-/**
- * Retries `check` until it stops throwing or the deadline passes (for effects that travel through
- * events): no fixed sleeps, and the last failure is what the test reports.
- */
-export async function eventually<T>(
-  check: () => Promise<T>,
-  { timeoutMs = 10_000, intervalMs = 50 } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    }
-  }
-}
+export { eventually } from '../support/poll.ts';
 
 /** A unique id for test data, so tests never see each other's products, users or orders. */
 export const uniqueId = (prefix: string) => `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
