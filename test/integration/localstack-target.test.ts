@@ -9,7 +9,11 @@ import { AUTH_ROUTES_ENV } from '../../shared/middleware/jwt-auth.ts';
 import { control, tokenFor } from './helpers.ts';
 
 /*
- * target=localstack has no API Gateway authorizer: its functions verify the bearer JWT in the shared
+ * What target=localstack does differently from the local target, run on the local cloud.
+ *
+ * 1. Migrations: no custom resource; deploy-localstack.sh invokes the migration function directly.
+ *
+ * 2. target=localstack has no API Gateway authorizer: its functions verify the bearer JWT in the shared
  * HTTP middleware, told by AUTH_JWT_ROUTES. Here the local cloud's own bundle of the Me function runs
  * in the local Lambda runtime configured that way, and is invoked with API Gateway proxy events
  * that carry no authorizer context (what LocalStack sends for an AuthorizationType NONE method).
@@ -109,5 +113,18 @@ describe('a function that verifies JWTs itself (auth: middleware)', () => {
       proxyEvent({}, { authorizer: { sub: 'mallory', 'cognito:groups': 'admin' } }),
     );
     expect(spoofed.statusCode).toBe(401);
+  });
+});
+
+describe('the migration function invoked directly (what deploy-localstack.sh does)', () => {
+  it('answers {applied} and applies nothing twice', async () => {
+    const functions = await control<{ name: string }[]>('/functions');
+    const migrate = functions.find((f) => f.name.startsWith('Shop-dev-Database-Migrate'));
+    expect(migrate, JSON.stringify(functions.map((f) => f.name))).toBeDefined();
+    const result = await control<{ ok: boolean; payload: { applied: string[] } }>(
+      `/functions/${migrate?.name}/invoke`,
+      { method: 'POST', body: '{}' },
+    );
+    expect(result).toMatchObject({ ok: true, payload: { applied: [] } });
   });
 });
