@@ -10,7 +10,7 @@
  *                                       test users for the run and deletes them afterwards
  *   --stage dev|prod                    (default dev)
  *   --etl auto|yes|no                   run the ETL test? auto: when the target has the ETL stack
- *   --timeout <seconds>                 deadline for asynchronous effects (default 30 local, 300 on AWS)
+ *   --timeout <seconds>                 deadline for asynchronous effects (default 90, 300 on AWS)
  *   --reporter, --output-file           passed to vitest
  *
  * Exits with vitest's status.
@@ -131,7 +131,7 @@ async function resolveContext(): Promise<E2eContext> {
   if (values.etl !== 'auto')
     etl = { enabled: values.etl === 'yes', reason: values.etl === 'no' ? '--etl no' : undefined };
   etl ??= await probeEtl(url, tokens.admin);
-  const timeoutMs = Number(values.timeout ?? (target === 'aws' ? 300 : 30)) * 1000;
+  const timeoutMs = Number(values.timeout ?? (target === 'aws' ? 300 : 90)) * 1000;
   if (!(timeoutMs > 0)) usage(`--timeout must be a number of seconds, got "${values.timeout}"`);
   return { url, target, runId, tokens, etl, timeoutMs };
 }

@@ -4,6 +4,7 @@ import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as events_ from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
@@ -51,8 +52,7 @@ export class ServicesStack extends Stack {
   readonly authorizer?: apigw.IAuthorizer;
   readonly userPool?: cognito.UserPool;
   private readonly config: ShopConfig;
-  private jwtEnvironment: Record<string, string> = {};
-  private readonly protectedRoutes = new Map<ServiceFunction, string[]>();
+  private readonly protectedRoutes = new Map<lambda.Function, string[]>();
 
   constructor(scope: Construct, id: string, props: ServicesStackProps) {
     super(scope, id, props);
@@ -112,20 +112,12 @@ export class ServicesStack extends Stack {
         cognitoUserPools: [this.userPool],
       });
     } else {
-      const publicJwk = new CfnParameter(this, JWT_PUBLIC_JWK_PARAMETER, {
-        type: 'String',
-        description: 'Public JWK (JSON) of the ES256 key that signs API tokens (npm run token)',
-      });
-      this.jwtEnvironment = {
-        JWT_PUBLIC_JWK: publicJwk.valueAsString,
-        JWT_ISSUER: LOCAL_ISSUER,
-        JWT_AUDIENCE: LOCAL_AUDIENCE,
-      };
+      const jwtEnvironment = jwtVerification(this);
       if (config.auth === 'authorizer') {
         const authorizerFn = this.addFunction('JwtAuthorizer', {
           entry: 'functions/platform/authorizer.ts',
           description: 'Verifies bearer JWTs where Cognito is not available',
-          environment: this.jwtEnvironment,
+          environment: jwtEnvironment,
         });
         this.authorizer = new apigw.TokenAuthorizer(this, 'Authorizer', {
           handler: authorizerFn,
@@ -324,14 +316,23 @@ export class ServicesStack extends Stack {
    * Adds `METHOD path` with a Lambda proxy integration; protected unless `public`: by API Gateway's
    * authorizer, or (`auth: 'middleware'`) by the function itself, told through `AUTH_JWT_ROUTES`.
    */
-  route(method: string, path: string, fn: ServiceFunction, options: { public?: boolean } = {}): apigw.Method {
+  route(
+    method: string,
+    path: string,
+    fn: lambda.IFunction,
+    options: {
+      public?: boolean;
+      /** The function itself where `fn` is a reference to one in another stack (middleware auth needs to configure it). */
+      handler?: lambda.Function;
+    } = {},
+  ): apigw.Method {
     const resource = this.api.root.resourceForPath(path);
     const authorizer = options.public ? undefined : this.authorizer;
     const created = resource.addMethod(method, new apigw.LambdaIntegration(fn, { proxy: true }), {
       ...(authorizer ? { authorizer } : {}),
       authorizationType: authorizer?.authorizationType ?? apigw.AuthorizationType.NONE,
     });
-    if (!options.public && !this.authorizer) this.protectInFunction(method, path, fn);
+    if (!options.public && !this.authorizer) this.protectInFunction(method, path, options.handler ?? fn);
     const ack = (reason: string) => {
       Validations.of(created).acknowledge({ id: 'AwsSolutions-APIG4', reason });
       Validations.of(created).acknowledge({ id: 'AwsSolutions-COG4', reason });
@@ -352,17 +353,38 @@ export class ServicesStack extends Stack {
   }
 
   /** Lists the route in the function's `AUTH_JWT_ROUTES` and gives it the key to verify tokens with. */
-  private protectInFunction(method: string, path: string, fn: ServiceFunction): void {
+  private protectInFunction(method: string, path: string, fn: lambda.IFunction): void {
     if (this.config.auth !== 'middleware') throw new Error(`${method} ${path}: no authorizer to protect it`);
+    if (!(fn instanceof lambda.Function)) {
+      throw new Error(
+        `${method} ${path}: pass the function itself as options.handler to configure its token check`,
+      );
+    }
     let routes = this.protectedRoutes.get(fn);
     if (!routes) {
       routes = [];
       this.protectedRoutes.set(fn, routes);
-      for (const [name, value] of Object.entries(this.jwtEnvironment)) fn.addEnvironment(name, value);
+      for (const [name, value] of Object.entries(jwtVerification(Stack.of(fn))))
+        fn.addEnvironment(name, value);
       // Read at synth time, so routes added after this call are listed too.
       const list = routes;
       fn.addEnvironment(AUTH_ROUTES_ENV, Lazy.string({ produce: () => list.join(',') }));
     }
     routes.push(`${method} ${path}`);
   }
+}
+
+/**
+ * What a function needs to verify the shop's JWTs off AWS: the public key from the `JwtPublicJwk`
+ * parameter of its own stack (created on first use; every deploy path fills it by name), the
+ * issuer and the audience.
+ */
+function jwtVerification(stack: Stack): Record<string, string> {
+  const parameter =
+    (stack.node.tryFindChild(JWT_PUBLIC_JWK_PARAMETER) as CfnParameter | undefined) ??
+    new CfnParameter(stack, JWT_PUBLIC_JWK_PARAMETER, {
+      type: 'String',
+      description: 'Public JWK (JSON) of the ES256 key that signs API tokens (npm run token)',
+    });
+  return { JWT_PUBLIC_JWK: parameter.valueAsString, JWT_ISSUER: LOCAL_ISSUER, JWT_AUDIENCE: LOCAL_AUDIENCE };
 }

@@ -116,6 +116,32 @@ describe('target=localstack (LocalStack Community 4.14.0)', () => {
     expect(routes).not.toContain('GET /products/{productId}');
   });
 
+  it('runs the same way on the local target with -c auth=middleware, ETL routes (another stack) included', () => {
+    const { app } = synth('local', 'dev', { auth: 'middleware' });
+    const stacks = app.synth().stacks;
+    const etl = stacks.find((s) => s.stackName === 'Shop-dev-Etl')?.template as {
+      Parameters: Record<string, unknown>;
+      Resources: Record<
+        string,
+        { Type: string; Properties: { Environment?: { Variables: Record<string, unknown> } } }
+      >;
+    };
+    const runsApi = Object.entries(etl.Resources).find(
+      ([id, r]) => r.Type === 'AWS::Lambda::Function' && id.startsWith('EtlRunsApi'),
+    );
+    expect(runsApi?.[1].Properties.Environment?.Variables).toMatchObject({
+      [AUTH_ROUTES_ENV]: 'POST /etl/runs,GET /etl/runs,GET /etl/runs/{runId}',
+      JWT_PUBLIC_JWK: { Ref: 'JwtPublicJwk' },
+    });
+    expect(Object.keys(etl.Parameters)).toContain('JwtPublicJwk');
+    const types = stacks.flatMap((s) =>
+      Object.values((s.template as { Resources: Record<string, { Type: string }> }).Resources).map(
+        (r) => r.Type,
+      ),
+    );
+    expect(types).not.toContain('AWS::ApiGateway::Authorizer');
+  });
+
   it('outputs the migration function for deploy-localstack.sh instead of a custom resource', () => {
     const database = dev.find((t) => t.name === 'Shop-dev-Database')?.template;
     expect(Object.keys(database?.Outputs ?? {})).toContain(MIGRATE_FUNCTION_OUTPUT);
