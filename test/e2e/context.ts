@@ -1,3 +1,5 @@
+import { type ApiRequest, type ApiResponse, callApi } from '../support/http.ts';
+
 /**
  * What the end-to-end suite runs against, handed over by `scripts/e2e.ts` (`npm run test:e2e`) in
  * the `SHOP_E2E` variable: the API's base URL, a bearer token per test user, and what the target has.
@@ -36,42 +38,15 @@ export const context = e2eContext();
 /** Poll options for effects that take time: up to the target's deadline, backing off to 2 s. */
 export const poll = { timeoutMs: context.timeoutMs, intervalMs: 100, maxIntervalMs: 2000 };
 
-export interface ApiResponse<T = Record<string, unknown>> {
-  status: number;
-  headers: Headers;
-  body: T;
-  text: string;
-}
-
 /** Calls the API under test: `as` names the user whose token goes in `Authorization`. */
-export async function api<T = Record<string, unknown>>(
+export const api = <T = Record<string, unknown>>(
   route: string,
-  options: {
-    method?: string;
-    as?: keyof E2eContext['tokens'];
-    token?: string;
-    body?: unknown;
-    headers?: Record<string, string>;
-  } = {},
-): Promise<ApiResponse<T>> {
-  const token = options.token ?? (options.as ? context.tokens[options.as] : undefined);
-  const response = await fetch(`${context.url}${route}`, {
-    method: options.method ?? 'GET',
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...options.headers,
-    },
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    signal: AbortSignal.timeout(30_000),
+  options: ApiRequest & { as?: keyof E2eContext['tokens'] } = {},
+): Promise<ApiResponse<T>> =>
+  callApi<T>(context.url, route, {
+    ...options,
+    token: options.token ?? (options.as ? context.tokens[options.as] : undefined),
   });
-  const text = await response.text();
-  let body: unknown = text;
-  try {
-    body = text ? JSON.parse(text) : undefined;
-  } catch {}
-  return { status: response.status, headers: response.headers, body: body as T, text };
-}
 
 /** `api` that fails the test unless the status is the expected one, naming the route and the body. */
 export async function expectStatus<T = Record<string, unknown>>(
