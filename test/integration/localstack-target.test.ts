@@ -23,7 +23,7 @@ let me: LocalFunction;
 
 beforeAll(async () => {
   const cdkOut = path.join(inject('stateDir'), 'cdk.out');
-  const services = readAssembly(cdkOut).find((s) => s.stackName === 'Shop-dev-Services');
+  const services = (await readAssembly(cdkOut)).find((s) => s.stackName === 'Shop-dev-Services');
   const resource = Object.entries(services?.template.Resources ?? {}).find(
     ([id, r]) => r.Type === 'AWS::Lambda::Function' && /^Me[0-9A-F]{8}$/.test(id),
   )?.[1];
