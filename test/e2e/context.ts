@@ -38,15 +38,35 @@ export const context = e2eContext();
 /** Poll options for effects that take time: up to the target's deadline, backing off to 2 s. */
 export const poll = { timeoutMs: context.timeoutMs, intervalMs: 100, maxIntervalMs: 2000 };
 
-/** Calls the API under test: `as` names the user whose token goes in `Authorization`. */
-export const api = <T = Record<string, unknown>>(
+/** Gateway answers that mean the function did not answer in time (e.g. a cold start under load). */
+const GATEWAY_ERRORS = new Set([502, 503, 504]);
+
+/**
+ * Calls the API under test: `as` names the user whose token goes in `Authorization`. A request that
+ * is safe to repeat (GET, PUT, DELETE, or any with an `Idempotency-Key`) is retried on 502/503/504,
+ * backing off, until the target's deadline: what a careful client of a real cloud does.
+ */
+export async function api<T = Record<string, unknown>>(
   route: string,
   options: ApiRequest & { as?: keyof E2eContext['tokens'] } = {},
-): Promise<ApiResponse<T>> =>
-  callApi<T>(context.url, route, {
+): Promise<ApiResponse<T>> {
+  const request = {
     ...options,
     token: options.token ?? (options.as ? context.tokens[options.as] : undefined),
-  });
+  };
+  const method = (options.method ?? 'GET').toUpperCase();
+  const repeatable =
+    ['GET', 'PUT', 'DELETE'].includes(method) ||
+    Object.keys(options.headers ?? {}).some((name) => name.toLowerCase() === 'idempotency-key');
+  const deadline = Date.now() + context.timeoutMs;
+  let wait = 200;
+  for (;;) {
+    const response = await callApi<T>(context.url, route, request);
+    if (!repeatable || !GATEWAY_ERRORS.has(response.status) || Date.now() + wait > deadline) return response;
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    wait = Math.min(wait * 2, 5000);
+  }
+}
 
 /** `api` that fails the test unless the status is the expected one, naming the route and the body. */
 export async function expectStatus<T = Record<string, unknown>>(
@@ -77,6 +97,7 @@ export async function stockedProduct(stock: number, priceCents = 1250): Promise<
   const product = await expectStatus<Product>(201, '/products', {
     method: 'POST',
     as: 'admin',
+    headers: { 'idempotency-key': crypto.randomUUID() },
     body: { name: `e2e ${context.runId}`, category: `e2e-${context.runId}`, priceCents, currency: 'EUR' },
   });
   await expectStatus(200, `/inventory/${product.productId}`, { method: 'PUT', as: 'admin', body: { stock } });
