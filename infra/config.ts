@@ -1,4 +1,4 @@
-import type { App } from 'aws-cdk-lib';
+import type { Node } from 'constructs';
 
 /** Where the synthesized app is meant to run. */
 export const TARGETS = ['aws', 'localstack', 'local'] as const;
@@ -15,7 +15,28 @@ export interface ShopConfig {
   readonly stage: Stage;
   /** Prefix of every stack name, e.g. `Shop-dev`. */
   readonly prefix: string;
+  /**
+   * Who verifies bearer tokens: a Cognito authorizer (`aws`), a Lambda TOKEN authorizer in API
+   * Gateway, or the functions' own HTTP middleware (`AUTH_JWT_ROUTES`), for LocalStack Community,
+   * which has no `AWS::ApiGateway::Authorizer`. `-c auth=authorizer|middleware` picks one off AWS.
+   * @default 'cognito' on aws, 'middleware' on localstack, 'authorizer' on local
+   */
+  readonly auth: ApiAuth;
+  /**
+   * The functions' CPU architecture. `-c architecture=arm64|x86_64`.
+   * @default 'arm64' (Graviton), but the host's architecture on `localstack`, whose Lambda containers
+   * would otherwise need QEMU emulation.
+   */
+  readonly architecture: Architecture;
 }
+
+export const API_AUTH = ['cognito', 'authorizer', 'middleware'] as const;
+export type ApiAuth = (typeof API_AUTH)[number];
+export const ARCHITECTURES = ['arm64', 'x86_64'] as const;
+export type Architecture = (typeof ARCHITECTURES)[number];
+
+/** The architecture of the machine running the synth, as Lambda names it. */
+export const hostArchitecture = (): Architecture => (process.arch === 'arm64' ? 'arm64' : 'x86_64');
 
 function pick<T extends string>(name: string, value: unknown, allowed: readonly T[], fallback: T): T {
   if (value === undefined || value === null || value === '') return fallback;
@@ -26,9 +47,26 @@ function pick<T extends string>(name: string, value: unknown, allowed: readonly 
   );
 }
 
-/** Reads and validates `-c target=…` and `-c stage=…`. */
-export function readConfig(app: App): ShopConfig {
-  const target = pick('target', app.node.tryGetContext('target'), TARGETS, 'aws');
-  const stage = pick('stage', app.node.tryGetContext('stage'), STAGES, 'dev');
-  return { target, stage, prefix: `Shop-${stage}` };
+/**
+ * Reads and validates `-c target=…`, `-c stage=…`, `-c auth=…` and `-c architecture=…` from the app
+ * (or any construct in it).
+ */
+export function readConfig(scope: { node: Node }): ShopConfig {
+  const context = (name: string) => scope.node.tryGetContext(name);
+  const target = pick('target', context('target'), TARGETS, 'aws');
+  const stage = pick('stage', context('stage'), STAGES, 'dev');
+  const defaultAuth = ({ aws: 'cognito', localstack: 'middleware', local: 'authorizer' } as const)[target];
+  const auth = pick('auth', context('auth'), API_AUTH, defaultAuth);
+  if ((auth === 'cognito') !== (target === 'aws')) {
+    throw new Error(
+      `Context "auth" is "cognito" on target=aws and only there; got auth=${auth} with target=${target}`,
+    );
+  }
+  const architecture = pick(
+    'architecture',
+    context('architecture'),
+    ARCHITECTURES,
+    target === 'localstack' ? hostArchitecture() : 'arm64',
+  );
+  return { target, stage, prefix: `Shop-${stage}`, auth, architecture };
 }

@@ -1,21 +1,29 @@
 #!/bin/sh
-# Deploys the app (target=localstack) to a running LocalStack with cdklocal.
+# Deploys the app (target=localstack) to a running LocalStack Community 4.14.0 with cdklocal, then
+# applies the database migrations (custom resources are Pro-only there, so the deploy command invokes
+# the migration function itself). No auth token, no manual step.
 # Start LocalStack and its Postgres first: docker compose -f docker-compose.localstack.yml up -d
 #
-#   DATABASE_URL   Postgres as LocalStack's Lambda containers reach it
-#                  (default: the compose service, postgres://shop:shop@shop-postgres:5432/shop)
-#   AWS_ENDPOINT_URL  LocalStack (default http://localhost.localstack.cloud:4566)
+#   LOCALSTACK_ENDPOINT  LocalStack's edge URL (default http://127.0.0.1:4566; see localstack-env.sh)
+#   DATABASE_URL         Postgres as LocalStack's Lambda containers reach it
+#                        (default: the compose service, postgres://shop:shop@shop-postgres:5432/shop)
+#   STAGE                dev (default) or prod
+#   Extra arguments go to `cdklocal deploy`, e.g. -c architecture=arm64.
 set -eu
 : "${DATABASE_URL:=postgres://shop:shop@shop-postgres:5432/shop}"
-: "${AWS_ENDPOINT_URL:=http://localhost.localstack.cloud:4566}"
-export AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
-export AWS_REGION="${AWS_REGION:-us-east-1}" AWS_DEFAULT_REGION="${AWS_REGION:-us-east-1}"
+: "${STAGE:=dev}"
 
-# The JWT authorizer trusts the same key that `npm run token` signs with.
+. "$(dirname "$0")/localstack-env.sh"
+
+# The functions verify tokens with the same key that `npm run token` signs with.
 jwk=$(node local/cli/public-key.ts)
+prefix="Shop-$STAGE"
 
-cdklocal bootstrap -c target=localstack
-cdklocal deploy --all -c target=localstack --require-approval never \
-  --parameters "Shop-dev-Database:DatabaseUrl=$DATABASE_URL" \
-  --parameters "Shop-dev-Services:DatabaseUrl=$DATABASE_URL" \
-  --parameters "Shop-dev-Services:JwtPublicJwk=$jwk" "$@"
+cdklocal bootstrap -c target=localstack -c stage="$STAGE"
+cdklocal deploy --all -c target=localstack -c stage="$STAGE" --require-approval never \
+  --parameters "$prefix-Database:DatabaseUrl=$DATABASE_URL" \
+  --parameters "$prefix-Services:DatabaseUrl=$DATABASE_URL" \
+  --parameters "$prefix-Services:JwtPublicJwk=$jwk" "$@"
+
+# What the Custom::DatabaseMigrations resource does on AWS and in the local cloud.
+node scripts/migrate-deployed.ts --stack "$prefix-Database"

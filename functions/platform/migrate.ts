@@ -3,12 +3,28 @@ import { connectionConfig } from '../../shared/adapters/postgres.ts';
 import { migrateUp } from '../../shared/db/migrate.ts';
 import { logger } from '../../shared/middleware/http-handler.ts';
 
+/** What a direct invocation returns (`aws lambda invoke`, `scripts/migrate-deployed.ts`). */
+export interface MigrateResult {
+  applied: string[];
+}
+
 /**
- * CloudFormation custom resource `Custom::DatabaseMigrations`: on Create and Update it applies the
- * pending migrations; on Delete it leaves the data alone. It answers CloudFormation itself by PUT to
- * the pre-signed `ResponseURL`, so a failure shows in the stack events with its reason.
+ * Applies the pending migrations. Two callers:
+ * - CloudFormation, as custom resource `Custom::DatabaseMigrations`: on Create and Update it migrates,
+ *   on Delete it leaves the data alone, and it answers CloudFormation itself by PUT to the pre-signed
+ *   `ResponseURL`, so a failure shows in the stack events with its reason;
+ * - anyone invoking it directly with any other event (`{}`), where custom resources cannot run
+ *   (LocalStack Community): it returns `{applied}` and fails the invocation when a migration fails.
  */
-export async function handler(event: CloudFormationCustomResourceEvent, context: Context): Promise<void> {
+export async function handler(
+  event: CloudFormationCustomResourceEvent | Record<string, unknown>,
+  context: Context,
+): Promise<MigrateResult | undefined> {
+  if (!isCustomResourceEvent(event)) {
+    const applied = await migrateUp(await connectionConfig());
+    logger.info('migrations done', { invokedDirectly: true, applied });
+    return { applied };
+  }
   const physicalResourceId =
     event.RequestType === 'Create' ? `migrations-${event.LogicalResourceId}` : event.PhysicalResourceId;
   let status: 'SUCCESS' | 'FAILED' = 'SUCCESS';
@@ -33,4 +49,9 @@ export async function handler(event: CloudFormationCustomResourceEvent, context:
   });
   const response = await fetch(event.ResponseURL, { method: 'PUT', headers: { 'content-type': '' }, body });
   if (!response.ok) throw new Error(`CloudFormation response was refused: HTTP ${response.status}`);
+  return undefined;
+}
+
+function isCustomResourceEvent(event: object): event is CloudFormationCustomResourceEvent {
+  return 'RequestType' in event && 'ResponseURL' in event;
 }

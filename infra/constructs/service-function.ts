@@ -8,6 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import esbuild from 'esbuild';
 import { budgetForTimeout } from '../../shared/budget.ts';
+import { readConfig } from '../config.ts';
 
 /** Repository root: entries are given relative to it, e.g. `functions/platform/health.ts`. */
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -65,7 +66,7 @@ function buildOptions(entry: string, outfile: string, external: string[]): esbui
 
 /**
  * A Lambda function with the house defaults:
- * Node.js 24 on arm64, one ESM bundle built by esbuild (source maps on, AWS SDK bundled so the
+ * Node.js 24 on arm64 (the app's `architecture` setting: the host's on LocalStack), one ESM bundle built by esbuild (source maps on, AWS SDK bundled so the
  * version that is tested is the version that runs), X-Ray tracing, JSON logs with a retention,
  * 256 MB and 10 s unless told otherwise.
  *
@@ -121,7 +122,8 @@ export class ServiceFunction extends lambda.Function {
       ...rest,
       handler: `index.${handler ?? 'handler'}`,
       runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
+      architecture:
+        readConfig(scope).architecture === 'x86_64' ? lambda.Architecture.X86_64 : lambda.Architecture.ARM_64,
       environment: {
         POWERTOOLS_SERVICE_NAME: service,
         POWERTOOLS_METRICS_NAMESPACE: 'Shop',

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import {
+  CfnOutput,
   CfnParameter,
   CustomResource,
   Duration,
@@ -28,6 +29,9 @@ export const MIGRATIONS_DIR = 'shared/db/migrations';
 /** Name of the CloudFormation parameter that carries the Postgres URL where RDS is not deployed. */
 export const DATABASE_URL_PARAMETER = 'DatabaseUrl';
 
+/** Output naming the migration function, on targets where the deploy command invokes it. */
+export const MIGRATE_FUNCTION_OUTPUT = 'MigrateFunctionName';
+
 /** Network placement a function needs to reach the database (empty where there is no VPC). */
 export type DatabaseNetworking = Pick<ServiceFunctionProps, 'vpc' | 'vpcSubnets' | 'securityGroups'>;
 
@@ -40,14 +44,19 @@ export type DatabaseNetworking = Pick<ServiceFunctionProps, 'vpc' | 'vpcSubnets'
  * - `target=localstack|local`: RDS is not available, so functions read the connection URL from the
  *   `DatabaseUrl` stack parameter (the local cloud fills it in; LocalStack users pass it).
  *
- * Either way a custom resource runs the project's migrations on every deploy that changes them.
+ * A custom resource runs the project's migrations on every deploy that changes them. LocalStack
+ * Community cannot run custom resources (they are Pro-only there), so on `target=localstack` the stack
+ * instead outputs the migration function's name and `deploy-localstack.sh` invokes it after the deploy
+ * (`scripts/migrate-deployed.ts`).
  */
 export class DatabaseStack extends Stack {
   readonly vpc?: ec2.Vpc;
   readonly instance?: rds.DatabaseInstance;
   /** Security group given to functions that talk to the database. */
   readonly clientSecurityGroup?: ec2.SecurityGroup;
-  readonly migrations: CustomResource;
+  readonly migrate: ServiceFunction;
+  /** Absent on `target=localstack` (no custom resources there): see {@link MIGRATE_FUNCTION_OUTPUT}. */
+  readonly migrations?: CustomResource;
   private readonly databaseUrlParameters = new Map<Stack, CfnParameter>();
 
   constructor(scope: Construct, id: string, props: DatabaseStackProps) {
@@ -135,12 +144,20 @@ export class DatabaseStack extends Stack {
     const migrate = new ServiceFunction(this, 'Migrate', {
       entry: 'functions/platform/migrate.ts',
       service: 'platform',
-      description: 'Applies the shop database migrations (CloudFormation custom resource)',
+      description: 'Applies the shop database migrations (custom resource, or invoked by the deploy command)',
       timeout: Duration.minutes(5),
       copyIntoBundle: [MIGRATIONS_DIR],
       ...this.networking,
     });
     this.grantConnect(migrate);
+    this.migrate = migrate;
+    if (target === 'localstack') {
+      new CfnOutput(this, MIGRATE_FUNCTION_OUTPUT, {
+        value: migrate.functionName,
+        description: 'Invoke after each deploy to apply the migrations (deploy-localstack.sh does)',
+      });
+      return;
+    }
     this.migrations = new CustomResource(this, 'Migrations', {
       serviceToken: migrate.functionArn,
       resourceType: 'Custom::DatabaseMigrations',

@@ -462,5 +462,5 @@ export function addEtlRoutes(services: ServicesStack, etl: EtlStack): void {
     sameEnvironment: true,
     skipPermissions: true,
   });
-  for (const [method, path] of ETL_ROUTES) services.route(method, path, fn as ServiceFunction);
+  for (const [method, path] of ETL_ROUTES) services.route(method, path, fn, { handler: etl.runsApi });
 }

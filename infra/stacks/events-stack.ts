@@ -12,11 +12,12 @@ export interface EventsStackProps extends StackProps {
 /**
  * Event-driven integration between the services: one custom EventBridge bus, an archive of
  * everything published on it (replayable after a consumer bug), and an SQS dead-letter queue that
- * rule targets use for deliveries that still fail after EventBridge's retries.
+ * rule targets use for deliveries that still fail after EventBridge's retries. No archive on
+ * `target=localstack`: LocalStack Community cannot create `AWS::Events::Archive`.
  */
 export class EventsStack extends Stack {
   readonly bus: events.EventBus;
-  readonly archive: events.Archive;
+  readonly archive?: events.Archive;
   readonly deadLetterQueue: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: EventsStackProps) {
@@ -24,11 +25,13 @@ export class EventsStack extends Stack {
     const prod = props.config.stage === 'prod';
 
     this.bus = new events.EventBus(this, 'Bus', { eventBusName: `shop-${props.config.stage}` });
-    this.archive = this.bus.archive('Archive', {
-      description: 'Every shop event, for replay',
-      eventPattern: { source: events.Match.prefix('shop.') },
-      retention: Duration.days(prod ? 365 : 30),
-    });
+    if (props.config.target !== 'localstack') {
+      this.archive = this.bus.archive('Archive', {
+        description: 'Every shop event, for replay',
+        eventPattern: { source: events.Match.prefix('shop.') },
+        retention: Duration.days(prod ? 365 : 30),
+      });
+    }
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,

@@ -1,6 +1,7 @@
 import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { ShopConfig } from '../config.ts';
@@ -23,11 +24,13 @@ export interface ObservabilityStackProps extends StackProps {
 /**
  * One dashboard and the alarms that matter, all notifying one SNS topic:
  * API 5xx, Lambda errors and throttles (per function), DynamoDB throttles (per table),
- * RDS CPU and connections, and any message in the events dead-letter queue.
+ * RDS CPU and connections, and any message in the events dead-letter queue. No dashboard on
+ * `target=localstack`: LocalStack Community cannot create `AWS::CloudWatch::Dashboard` (its alarms are
+ * created, but not evaluated).
  */
 export class ObservabilityStack extends Stack {
   readonly alarmTopic: sns.Topic;
-  readonly dashboard: cloudwatch.Dashboard;
+  readonly dashboard?: cloudwatch.Dashboard;
   readonly alarms: cloudwatch.Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: ObservabilityStackProps) {
@@ -106,8 +109,16 @@ export class ObservabilityStack extends Stack {
       'Event deliveries failed after retries',
     );
 
-    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: `shop-${config.stage}` });
-    this.dashboard.addWidgets(
+    if (config.target !== 'localstack') this.dashboard = this.addDashboard(props, functions);
+  }
+
+  private addDashboard(
+    { config, database, services }: ObservabilityStackProps,
+    functions: lambda.IFunction[],
+  ) {
+    const period = Duration.minutes(5);
+    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: `shop-${config.stage}` });
+    dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'API requests and errors',
         left: [services.api.metricCount({ period })],
@@ -130,7 +141,7 @@ export class ObservabilityStack extends Stack {
       }),
     );
     if (database.instance) {
-      this.dashboard.addWidgets(
+      dashboard.addWidgets(
         new cloudwatch.GraphWidget({
           title: 'Postgres',
           left: [database.instance.metricCPUUtilization({ period })],
@@ -138,8 +149,9 @@ export class ObservabilityStack extends Stack {
         }),
       );
     }
-    this.dashboard.addWidgets(
+    dashboard.addWidgets(
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24 }),
     );
+    return dashboard;
   }
 }

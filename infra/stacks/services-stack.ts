@@ -1,13 +1,15 @@
-import { CfnParameter, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, CfnParameter, Duration, Lazy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as events_ from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../shared/auth/jwt.ts';
+import { AUTH_ROUTES_ENV } from '../../shared/middleware/jwt-auth.ts';
 import type { ShopConfig } from '../config.ts';
 import { ConsistencyLab } from '../constructs/consistency-lab.ts';
 import { grantTable } from '../constructs/grants.ts';
@@ -26,22 +28,36 @@ export interface ServicesStackProps extends StackProps {
 /** Name of the stack parameter holding the public JWK that the JWT authorizer trusts (local, LocalStack). */
 export const JWT_PUBLIC_JWK_PARAMETER = 'JwtPublicJwk';
 
+/** Stack outputs that scripts read (`npm run test:e2e -- --target …`, `deploy-localstack.sh`). */
+export const OUTPUTS = {
+  apiUrl: 'ApiUrl',
+  apiId: 'ApiId',
+  userPoolId: 'UserPoolId',
+  e2eClientId: 'E2eClientId',
+} as const;
+
 /**
  * The shop's REST API (API Gateway v1, proxy integrations) and its functions.
  *
- * Auth: on AWS a Cognito user-pool authorizer; on LocalStack and the local cloud (no Cognito there)
- * a Lambda TOKEN authorizer verifying ES256 JWTs against the `JwtPublicJwk` parameter. Both give
- * handlers the same claim names (`sub`, `cognito:groups`).
+ * Auth (`config.auth`): on AWS a Cognito user-pool authorizer; elsewhere (no Cognito there) ES256
+ * JWTs verified against the `JwtPublicJwk` parameter, either by a Lambda TOKEN authorizer (the local
+ * cloud) or, on LocalStack Community, which cannot create `AWS::ApiGateway::Authorizer`, by the
+ * functions' shared HTTP middleware (`AUTH_JWT_ROUTES` lists each function's protected routes). All
+ * three give handlers the same claim names (`sub`, `cognito:groups`).
  */
 export class ServicesStack extends Stack {
   readonly api: apigw.RestApi;
   readonly functions: ServiceFunction[] = [];
-  readonly authorizer: apigw.IAuthorizer;
+  /** API Gateway's authorizer; none where the functions verify tokens themselves (`auth: 'middleware'`). */
+  readonly authorizer?: apigw.IAuthorizer;
   readonly userPool?: cognito.UserPool;
+  private readonly config: ShopConfig;
+  private readonly protectedRoutes = new Map<lambda.Function, string[]>();
 
   constructor(scope: Construct, id: string, props: ServicesStackProps) {
     super(scope, id, props);
     const { config, data, database } = props;
+    this.config = config;
 
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: logs.RetentionDays.ONE_MONTH });
     this.api = new apigw.RestApi(this, 'Api', {
@@ -78,6 +94,15 @@ export class ServicesStack extends Stack {
         featurePlan: cognito.FeaturePlan.ESSENTIALS,
       });
       this.userPool.addClient('WebClient', { authFlows: { userSrp: true }, generateSecret: false });
+      // For `npm run test:e2e -- --target aws`: signs in the test users it creates with admin credentials
+      // (ADMIN_USER_PASSWORD_AUTH needs IAM permission on the pool, so it is no door for the public).
+      const e2eClient = this.userPool.addClient('E2eClient', {
+        authFlows: { adminUserPassword: true },
+        generateSecret: false,
+        idTokenValidity: Duration.hours(1),
+      });
+      new CfnOutput(this, OUTPUTS.userPoolId, { value: this.userPool.userPoolId });
+      new CfnOutput(this, OUTPUTS.e2eClientId, { value: e2eClient.userPoolClientId });
       new cognito.CfnUserPoolGroup(this, 'AdminGroup', {
         userPoolId: this.userPool.userPoolId,
         groupName: 'admin',
@@ -87,24 +112,23 @@ export class ServicesStack extends Stack {
         cognitoUserPools: [this.userPool],
       });
     } else {
-      const publicJwk = new CfnParameter(this, JWT_PUBLIC_JWK_PARAMETER, {
-        type: 'String',
-        description: 'Public JWK (JSON) of the ES256 key that signs API tokens (npm run token)',
-      });
-      const authorizerFn = this.addFunction('JwtAuthorizer', {
-        entry: 'functions/platform/authorizer.ts',
-        description: 'Verifies bearer JWTs where Cognito is not available',
-        environment: {
-          JWT_PUBLIC_JWK: publicJwk.valueAsString,
-          JWT_ISSUER: LOCAL_ISSUER,
-          JWT_AUDIENCE: LOCAL_AUDIENCE,
-        },
-      });
-      this.authorizer = new apigw.TokenAuthorizer(this, 'Authorizer', {
-        handler: authorizerFn,
-        resultsCacheTtl: Duration.minutes(5),
-      });
+      const jwtEnvironment = jwtVerification(this);
+      if (config.auth === 'authorizer') {
+        const authorizerFn = this.addFunction('JwtAuthorizer', {
+          entry: 'functions/platform/authorizer.ts',
+          description: 'Verifies bearer JWTs where Cognito is not available',
+          environment: jwtEnvironment,
+        });
+        this.authorizer = new apigw.TokenAuthorizer(this, 'Authorizer', {
+          handler: authorizerFn,
+          resultsCacheTtl: Duration.minutes(5),
+        });
+      }
     }
+    new CfnOutput(this, OUTPUTS.apiUrl, {
+      value: this.api.url,
+      description: 'Base URL of the API (stage v1)',
+    });
 
     // GET /health: public; checks DynamoDB, S3 and Postgres.
     const health = this.addFunction('Health', {
@@ -317,18 +341,38 @@ export class ServicesStack extends Stack {
     return fn;
   }
 
-  /** Adds `METHOD path` with a Lambda proxy integration; protected by the authorizer unless `public`. */
-  route(method: string, path: string, fn: ServiceFunction, options: { public?: boolean } = {}): apigw.Method {
+  /**
+   * Adds `METHOD path` with a Lambda proxy integration; protected unless `public`: by API Gateway's
+   * authorizer, or (`auth: 'middleware'`) by the function itself, told through `AUTH_JWT_ROUTES`.
+   */
+  route(
+    method: string,
+    path: string,
+    fn: lambda.IFunction,
+    options: {
+      public?: boolean;
+      /** The function itself where `fn` is a reference to one in another stack (middleware auth needs to configure it). */
+      handler?: lambda.Function;
+    } = {},
+  ): apigw.Method {
     const resource = this.api.root.resourceForPath(path);
     if (fn instanceof ServiceFunction) fn.servesApi(); // imported ones are marked by their own stack
+    const authorizer = options.public ? undefined : this.authorizer;
     const created = resource.addMethod(method, new apigw.LambdaIntegration(fn, { proxy: true }), {
-      ...(options.public ? {} : { authorizer: this.authorizer }),
-      authorizationType: options.public ? apigw.AuthorizationType.NONE : this.authorizer.authorizationType,
+      ...(authorizer ? { authorizer } : {}),
+      authorizationType: authorizer?.authorizationType ?? apigw.AuthorizationType.NONE,
     });
-    if (options.public) {
-      const reason = `${method} ${path} is public by design.`;
+    if (!options.public && !this.authorizer) this.protectInFunction(method, path, options.handler ?? fn);
+    const ack = (reason: string) => {
       Validations.of(created).acknowledge({ id: 'AwsSolutions-APIG4', reason });
       Validations.of(created).acknowledge({ id: 'AwsSolutions-COG4', reason });
+    };
+    if (options.public) {
+      ack(`${method} ${path} is public by design.`);
+    } else if (!this.authorizer) {
+      ack(
+        `LocalStack Community has no API Gateway authorizers: ${fn.node.id} verifies the JWT itself (AUTH_JWT_ROUTES).`,
+      );
     } else if (!this.userPool) {
       Validations.of(created).acknowledge({
         id: 'AwsSolutions-COG4',
@@ -337,4 +381,40 @@ export class ServicesStack extends Stack {
     }
     return created;
   }
+
+  /** Lists the route in the function's `AUTH_JWT_ROUTES` and gives it the key to verify tokens with. */
+  private protectInFunction(method: string, path: string, fn: lambda.IFunction): void {
+    if (this.config.auth !== 'middleware') throw new Error(`${method} ${path}: no authorizer to protect it`);
+    if (!(fn instanceof lambda.Function)) {
+      throw new Error(
+        `${method} ${path}: pass the function itself as options.handler to configure its token check`,
+      );
+    }
+    let routes = this.protectedRoutes.get(fn);
+    if (!routes) {
+      routes = [];
+      this.protectedRoutes.set(fn, routes);
+      for (const [name, value] of Object.entries(jwtVerification(Stack.of(fn))))
+        fn.addEnvironment(name, value);
+      // Read at synth time, so routes added after this call are listed too.
+      const list = routes;
+      fn.addEnvironment(AUTH_ROUTES_ENV, Lazy.string({ produce: () => list.join(',') }));
+    }
+    routes.push(`${method} ${path}`);
+  }
+}
+
+/**
+ * What a function needs to verify the shop's JWTs off AWS: the public key from the `JwtPublicJwk`
+ * parameter of its own stack (created on first use; every deploy path fills it by name), the
+ * issuer and the audience.
+ */
+function jwtVerification(stack: Stack): Record<string, string> {
+  const parameter =
+    (stack.node.tryFindChild(JWT_PUBLIC_JWK_PARAMETER) as CfnParameter | undefined) ??
+    new CfnParameter(stack, JWT_PUBLIC_JWK_PARAMETER, {
+      type: 'String',
+      description: 'Public JWK (JSON) of the ES256 key that signs API tokens (npm run token)',
+    });
+  return { JWT_PUBLIC_JWK: parameter.valueAsString, JWT_ISSUER: LOCAL_ISSUER, JWT_AUDIENCE: LOCAL_AUDIENCE };
 }

@@ -8,6 +8,7 @@ import { requestBudgetMs } from '../budget.ts';
 import { HttpError } from '../http/errors.ts';
 import { json } from '../http/response.ts';
 import { logger, metrics, tracer } from '../observability.ts';
+import { jwtAuth } from './jwt-auth.ts';
 
 export { logger, metrics, tracer };
 
@@ -88,7 +89,8 @@ export function withDeadline(fn: HttpHandler): HttpHandler {
 
 /**
  * The house middleware stack for API Gateway (REST, proxy) handlers: structured logs with the
- * Lambda context and cold-start flag, X-Ray tracing, EMF metrics, a deadline, and JSON errors.
+ * Lambda context and cold-start flag, X-Ray tracing, EMF metrics, a deadline, JSON errors, and
+ * bearer-token verification where the stack asks the function to do it ({@link jwtAuth}).
  *
  * @example
  * export const handler = httpHandler(async (event) => json(200, { ok: true }));
@@ -98,5 +100,6 @@ export function httpHandler(fn: HttpHandler) {
     .use(captureLambdaHandler(tracer, { captureResponse: false }))
     .use(injectLambdaContext(logger, { logEvent: false }))
     .use(logMetrics(metrics, { captureColdStartMetric: true }))
-    .use(httpErrors());
+    .use(httpErrors())
+    .use(jwtAuth());
 }

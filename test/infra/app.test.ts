@@ -33,6 +33,17 @@ describe('the CDK app', () => {
       /Context "target" must be one of "aws", "localstack", "local"; got "gcp"/,
     );
     expect(() => readConfig(new App({ context: { stage: 'qa' } }))).toThrow(/Context "stage" must be one of/);
-    expect(readConfig(new App())).toEqual({ target: 'aws', stage: 'dev', prefix: 'Shop-dev' });
+    expect(readConfig(new App())).toEqual({
+      target: 'aws',
+      stage: 'dev',
+      prefix: 'Shop-dev',
+      auth: 'cognito',
+      architecture: 'arm64',
+    });
+    expect(readConfig(new App({ context: { target: 'local' } })).auth).toBe('authorizer');
+    expect(readConfig(new App({ context: { target: 'local', auth: 'middleware' } })).auth).toBe('middleware');
+    expect(() => readConfig(new App({ context: { target: 'localstack', auth: 'cognito' } }))).toThrow(
+      /"auth" is "cognito" on target=aws and only there/,
+    );
   });
 });

@@ -2,35 +2,13 @@ import * as path from 'node:path';
 import { inject } from 'vitest';
 import { ensureSigningKey } from '../../local/cloud/signing-key.ts';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER, signToken } from '../../shared/auth/jwt.ts';
+import { type ApiRequest, callApi } from '../support/http.ts';
 
-export interface ApiResponse<T = unknown> {
-  status: number;
-  headers: Headers;
-  body: T;
-  text: string;
-}
+export type { ApiResponse } from '../support/http.ts';
 
 /** Calls the local cloud's API Gateway. */
-export async function api<T = Record<string, unknown>>(
-  route: string,
-  options: { method?: string; token?: string; body?: unknown; headers?: Record<string, string> } = {},
-): Promise<ApiResponse<T>> {
-  const response = await fetch(`${inject('apiUrl')}${route}`, {
-    method: options.method ?? 'GET',
-    headers: {
-      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-      ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...options.headers,
-    },
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-  });
-  const text = await response.text();
-  let body: unknown = text;
-  try {
-    body = text ? JSON.parse(text) : undefined;
-  } catch {}
-  return { status: response.status, headers: response.headers, body: body as T, text };
-}
+export const api = <T = Record<string, unknown>>(route: string, options: ApiRequest = {}) =>
+  callApi<T>(inject('apiUrl'), route, options);
 
 /** A token signed with the running cloud's key, as `npm run token` prints. */
 export async function tokenFor(userId: string, options: { admin?: boolean; expiresIn?: string } = {}) {
@@ -49,24 +27,7 @@ export async function control<T = unknown>(route: string, init?: RequestInit): P
   return (await response.json()) as T;
 }
 
-/**
- * Retries `check` until it stops throwing or the deadline passes (for effects that travel through
- * events): no fixed sleeps, and the last failure is what the test reports.
- */
-export async function eventually<T>(
-  check: () => Promise<T>,
-  { timeoutMs = 10_000, intervalMs = 50 } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    }
-  }
-}
+export { eventually } from '../support/poll.ts';
 
 /** A unique id for test data, so tests never see each other's products, users or orders. */
 export const uniqueId = (prefix: string) => `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
