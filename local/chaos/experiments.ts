@@ -146,7 +146,7 @@ async function checkoutLoad(
 }
 
 /** Waits until the API answers /health with 200 again (after a fault was healed). */
-async function healthy(ctx: ChaosContext, client: ShopClient, timeoutMs = 90_000): Promise<void> {
+async function healthy(client: ShopClient, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const answer = await client.call('GET', '/health', { route: 'GET /health' });
@@ -185,7 +185,7 @@ function underLoad(
       await inject(ctx, productId);
       const { placed, cartStates } = await load;
       await ctx.cloud.control('/faults', { method: 'DELETE' }).catch(() => {});
-      await healthy(ctx, client);
+      await healthy(client);
       ctx.log(`${name}: ${placed.length} orders placed; checking invariants`);
       return {
         confirmed: await confirmedOrdersExist(ctx.cloud, placed),

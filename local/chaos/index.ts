@@ -56,7 +56,7 @@ export async function runChaos(run: RunChaosOptions): Promise<ExperimentResult[]
 
   log(`starting a local cloud in ${path.relative(run.root, stateDir)}`);
   const start = (port?: number) =>
-    CloudProcess.start({ root: run.root, stateDir, port, workerIdleSeconds: 5 });
+    CloudProcess.start({ root: run.root, stateDir, port, workerIdleSeconds: 15 });
   const ctx: ChaosContext = {
     cloud: await start(0),
     options,
