@@ -2,7 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { stripTypeScriptTypes } from 'node:module';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -70,6 +70,13 @@ export interface RuntimeOptions {
    */
   idleTimeoutMs?: number;
   /**
+   * Worker inits that may run at once across every function sharing this object (default: the
+   * number of CPUs). On Lambda each environment initialises on its own CPU; on one machine, a burst
+   * of cold starts in parallel would starve each other past Lambda's 10 s init limit, kill each other
+   * and start again. Pass the same object to every function of a runtime ({@link LambdaRuntime} does).
+   */
+  initSlots?: InitSlots;
+  /**
    * Invocations that may wait for a worker, per function (default 100). Beyond it an invocation is
    * throttled at once (`TooManyRequestsException`), so a burst cannot grow memory without bound.
    */
@@ -77,6 +84,32 @@ export interface RuntimeOptions {
 }
 
 export type { LambdaError };
+
+/** A counting semaphore for worker inits, shared by the functions of a runtime. */
+export class InitSlots {
+  #free: number;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(slots = Math.max(1, availableParallelism())) {
+    this.#free = slots;
+  }
+
+  /** Takes a slot now, or returns false and calls `wake` once one is free. */
+  tryAcquire(wake: () => void): boolean {
+    if (this.#free > 0) {
+      this.#free--;
+      return true;
+    }
+    if (!this.#waiting.includes(wake)) this.#waiting.push(wake);
+    return false;
+  }
+
+  /** Frees a slot and wakes every waiter (those that do not get it wait again). */
+  release(): void {
+    this.#free++;
+    for (const wake of this.#waiting.splice(0)) wake();
+  }
+}
 
 /** Lambda gives up on an init phase after 10 s. */
 const INIT_TIMEOUT_MS = 10_000;
@@ -105,6 +138,8 @@ interface Worker {
   child: ChildProcess;
   spawnedAt: number;
   ready: boolean;
+  /** Holds an init slot until it is ready or gone. */
+  initSlot: boolean;
   job?: Job;
   timer?: NodeJS.Timeout;
 }
@@ -141,6 +176,8 @@ export class LocalFunction {
   private readonly queue: Job[] = [];
   /** Every process not yet exited, including killed ones, so stop() can wait for them. */
   private readonly exits = new Set<Promise<unknown>>();
+  private readonly initSlots: InitSlots;
+  private readonly wake = () => this.pump();
   private coldStarts = 0;
   private invocations = 0;
   private throttles = 0;
@@ -155,6 +192,7 @@ export class LocalFunction {
     this.options = options;
     this.log = options.log ?? ((line) => process.stdout.write(`${JSON.stringify(line)}\n`));
     this.maxConcurrency = Math.max(1, definition.maxConcurrency ?? 4);
+    this.initSlots = options.initSlots ?? new InitSlots();
   }
 
   /**
@@ -266,7 +304,8 @@ export class LocalFunction {
     while (this.queue.length > 0) {
       let worker = this.idle.pop(); // the most recently used, so the others can be reaped
       if (worker) clearTimeout(worker.timer);
-      else if (this.pool.size < this.maxConcurrency) worker = this.spawn();
+      else if (this.pool.size < this.maxConcurrency && !this.stopped && this.initSlots.tryAcquire(this.wake))
+        worker = this.spawn();
       else return;
       const job = this.queue.shift() as Job;
       worker.job = job;
@@ -309,7 +348,7 @@ export class LocalFunction {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'advanced',
     });
-    const worker: Worker = { child, spawnedAt: performance.now(), ready: false };
+    const worker: Worker = { child, spawnedAt: performance.now(), ready: false, initSlot: true };
     this.pool.add(worker);
     this.platform('platform.initStart', {
       initializationType: 'on-demand',
@@ -359,6 +398,7 @@ export class LocalFunction {
     if (message.type === 'ready') {
       clearTimeout(worker.timer);
       worker.ready = true;
+      this.freeInitSlot(worker);
       const durationMs = round(performance.now() - worker.spawnedAt);
       this.platform('platform.initReport', { phase: 'init', status: 'success', metrics: { durationMs } });
       if (job) {
@@ -476,8 +516,15 @@ export class LocalFunction {
       worker.timer = setTimeout(() => this.kill(worker), idleMs).unref();
   }
 
+  private freeInitSlot(worker: Worker): void {
+    if (!worker.initSlot) return;
+    worker.initSlot = false;
+    this.initSlots.release();
+  }
+
   /** Out of the pool; its process is tracked in `exits` until it has gone. */
   private retire(worker: Worker): void {
+    this.freeInitSlot(worker);
     clearTimeout(worker.timer);
     this.pool.delete(worker);
     const at = this.idle.indexOf(worker);
