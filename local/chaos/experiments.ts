@@ -210,7 +210,7 @@ export const EXPERIMENTS: Experiment[] = [
   underLoad(
     'kill-postgres',
     'SIGKILL of Postgres (postmaster and backends) mid-checkout, restarted 2 s later',
-    'durable commits (fsync, synchronous_commit on); the checkout is one transaction; clients retry with the same Idempotency-Key; the outbox relay re-sends what was not published',
+    'durable commits (fsync, synchronous_commit on); the pool drops dead connections instead of crashing the worker (app side); the checkout is one transaction; clients retry with the same Idempotency-Key; the outbox relay re-sends what was not published',
     inject('kill-postgres', { downSeconds: 2 }),
   ),
   underLoad(
