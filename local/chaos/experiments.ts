@@ -296,7 +296,9 @@ export const EXPERIMENTS: Experiment[] = [
       'bad requests over every route: malformed bodies, wrong types, junk path parameters and cursors, odd headers and tokens',
     protection: 'zod schemas at every entry, validated cursors and key sizes, 4xx with the field named',
     async run(ctx, client) {
-      const routes = await ctx.cloud.control<string[]>('/routes');
+      const routes = (await ctx.cloud.control<{ method: string; path: string }[]>('/routes')).map(
+        (r) => `${r.method} ${r.path}`,
+      );
       if (routes.length === 0) throw new Error('the control API lists no routes');
       const next = fuzzRequests(routes, 9);
       const tokens = {
