@@ -7,6 +7,8 @@ import { defineConfig } from 'vitest/config';
  *   tests, the EventBridge, API Gateway and CloudFormation user guides), each case naming its source.
  * - infra: CDK template assertions (synth in memory, no bundling).
  * - integration: against the embedded local cloud, started once per run by a global setup.
+ * - chaos: the resilience harness (its own local cloud, faults under load, invariants); runs after
+ *   the others so its timing is not disturbed by the integration suite's cloud.
  */
 export default defineConfig({
   test: {
@@ -45,6 +47,16 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 120_000,
           fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'chaos',
+          include: ['test/chaos/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 60_000,
+          hookTimeout: 1_200_000,
+          sequence: { groupOrder: 1 },
         },
       },
     ],

@@ -7,7 +7,7 @@
  * Reads the running local cloud's buckets (`npm start`). On AWS, run the same SQL in the Athena
  * workgroup `shop-<stage>-etl` (database `shop_<stage>_lake`).
  */
-import { runningCloud } from '../local/cli/endpoints.ts';
+import { controlFetch, runningCloud } from '../local/cli/endpoints.ts';
 import { DuckDbEngine } from '../shared/etl/engines.ts';
 import { CURATED_TABLES, REPORTS } from '../shared/etl/lake.ts';
 
@@ -20,7 +20,7 @@ if (!sql) {
 }
 // The running cloud's state directory: .local unless LOCAL_STATE_DIR says otherwise (npm start -- --state-dir).
 const cloud = runningCloud(process.env.LOCAL_STATE_DIR);
-const functions = (await (await fetch(`${cloud.servicesUrl}/_local/functions`)).json()) as {
+const functions = (await (await controlFetch(cloud, '/functions')).json()) as {
   name: string;
   environment: Record<string, string>;
 }[];

@@ -6,8 +6,10 @@ import { RouteTable } from './router.ts';
 export type Invoke = (
   functionArn: string,
   event: unknown,
+  options?: { signal?: AbortSignal },
 ) => Promise<
-  { ok: true; payload: unknown } | { ok: false; error: { errorType: string; errorMessage: string } }
+  | { ok: true; payload: unknown }
+  | { ok: false; error: { errorType: string; errorMessage: string }; throttled?: boolean }
 >;
 
 export interface MethodDefinition {
@@ -44,9 +46,17 @@ export interface GatewayOptions {
    */
   binaryMediaTypes?: string[];
   log?: (entry: Record<string, unknown>) => void;
-  /** How long the gateway waits for the integration before answering 504. @default 29000 (API Gateway's limit) */
+  /**
+   * API Gateway's integration timeout: a request whose authorizer and integration have not answered
+   * by then gets 504 `{"message":"Endpoint request timed out"}`. @default 29000 (REST APIs' maximum)
+   */
   integrationTimeoutMs?: number;
 }
+
+/** API Gateway REST APIs stop waiting for an integration after 29 s (the default and maximum). */
+export const INTEGRATION_TIMEOUT_MS = 29_000;
+
+class IntegrationTimeout extends Error {}
 
 type CachedPolicy = {
   expires: number;
@@ -145,25 +155,49 @@ export class LocalApiGateway {
         requestId,
       );
       const definition = match.method.target;
-      if (definition.authorizationType !== 'NONE') {
-        const denied = await this.authorize(definition, event);
-        if (denied) {
-          status = send(res, denied.status, denied.body, requestId);
-          return;
-        }
-      }
-      const result = await withTimeout(
-        this.options.invoke(definition.functionArn, event),
-        this.options.integrationTimeoutMs ?? 29_000,
+      // One deadline for the authorizer and the integration together, as API Gateway's 29 s.
+      const deadline = new AbortController();
+      const timeoutMs = this.options.integrationTimeoutMs ?? INTEGRATION_TIMEOUT_MS;
+      const timer = setTimeout(() => deadline.abort(new IntegrationTimeout()), timeoutMs);
+      const timedOut = new Promise<never>((_, reject) =>
+        deadline.signal.addEventListener('abort', () => reject(deadline.signal.reason), { once: true }),
       );
-      if (result === 'timeout') {
-        this.options.log?.({ level: 'ERROR', message: 'integration timed out', requestId });
-        status = send(res, 504, { message: 'Endpoint request timed out' }, requestId);
+      timedOut.catch(() => {});
+      const withinDeadline = <T>(work: Promise<T>) => Promise.race([work, timedOut]);
+      let result: Awaited<ReturnType<Invoke>>;
+      try {
+        if (definition.authorizationType !== 'NONE') {
+          const denied = await withinDeadline(this.authorize(definition, event, deadline.signal));
+          if (denied) {
+            status = send(res, denied.status, denied.body, requestId, denied.errorType);
+            return;
+          }
+        }
+        result = await withinDeadline(
+          this.options.invoke(definition.functionArn, event, { signal: deadline.signal }),
+        );
+      } catch (error) {
+        if (!(error instanceof IntegrationTimeout)) throw error;
+        this.options.log?.({ level: 'ERROR', message: 'integration timed out', requestId, timeoutMs });
+        // API Gateway's INTEGRATION_TIMEOUT gateway response.
+        status = send(
+          res,
+          504,
+          { message: 'Endpoint request timed out' },
+          requestId,
+          'InternalServerErrorException',
+        );
         return;
+      } finally {
+        clearTimeout(timer);
       }
       if (!result.ok) {
         this.options.log?.({ level: 'ERROR', message: 'integration failed', requestId, error: result.error });
-        status = send(res, 502, { message: 'Internal server error' }, requestId);
+        // A throttled Lambda function is an integration failure to API Gateway: 500, not the
+        // function's 429 (AWS knowledge center, "API Gateway internal server error", throttling).
+        status = result.throttled
+          ? send(res, 500, { message: 'Internal server error' }, requestId)
+          : send(res, 502, { message: 'Internal server error' }, requestId);
         return;
       }
       status = writeProxyResult(
@@ -300,7 +334,8 @@ export class LocalApiGateway {
   private async authorize(
     method: MethodDefinition,
     event: ReturnType<LocalApiGateway['toEvent']>,
-  ): Promise<{ status: number; body: unknown } | undefined> {
+    signal?: AbortSignal,
+  ): Promise<{ status: number; body: unknown; errorType?: string } | undefined> {
     const unauthorized = { status: 401, body: { message: 'Unauthorized' } };
     const authorizer = method.authorizerId ? this.authorizers.get(method.authorizerId) : undefined;
     if (!authorizer)
@@ -314,10 +349,16 @@ export class LocalApiGateway {
 
     const methodArn = this.methodArn(event);
     const cacheKey = `${authorizer.id}:${token}`;
-    let decision = this.cache.get(cacheKey);
+    let decision: CachedPolicy | undefined = this.cache.get(cacheKey);
     if (!decision || decision.expires < Date.now()) {
-      decision = await this.decide(authorizer, token, event, methodArn);
-      if (!decision) return unauthorized;
+      const decided = await this.decide(authorizer, token, event, methodArn, signal);
+      if (decided === 'failed') {
+        // The authorizer itself failed (crashed, threw, timed out, returned no policy): API Gateway
+        // answers 500 AuthorizerConfigurationException, not 401, and caches nothing.
+        return { status: 500, body: { message: null }, errorType: 'AuthorizerConfigurationException' };
+      }
+      if (!decided) return unauthorized;
+      decision = decided;
       if (authorizer.resultTtlSeconds > 0) this.cache.set(cacheKey, decision);
     }
     if (!decision.allowed || !policyAllows(decision, methodArn)) {
@@ -338,7 +379,8 @@ export class LocalApiGateway {
     token: string,
     event: ReturnType<LocalApiGateway['toEvent']>,
     methodArn: string,
-  ): Promise<(CachedPolicy & { statements?: PolicyStatement[] }) | undefined> {
+    signal?: AbortSignal,
+  ): Promise<(CachedPolicy & { statements?: PolicyStatement[] }) | 'failed' | undefined> {
     const expires = Date.now() + authorizer.resultTtlSeconds * 1000;
     if (authorizer.type === 'COGNITO_USER_POOLS') {
       try {
@@ -353,9 +395,15 @@ export class LocalApiGateway {
       authorizer.type === 'TOKEN'
         ? { type: 'TOKEN', authorizationToken: token, methodArn }
         : { ...event, type: 'REQUEST', methodArn };
-    const result = await this.options.invoke(authorizer.functionArn as string, request);
-    if (!result.ok) return undefined; // "Unauthorized" thrown, or any authorizer failure → 401
+    const result = await this.options.invoke(authorizer.functionArn as string, request, { signal });
+    if (!result.ok) {
+      // Only an authorizer that says "Unauthorized" (throws that error) means 401.
+      if (result.error.errorMessage === 'Unauthorized') return undefined;
+      this.options.log?.({ level: 'ERROR', message: 'authorizer failed', error: result.error });
+      return 'failed';
+    }
     const output = result.payload as AuthorizerOutput;
+    if (!output || typeof output !== 'object' || !output.policyDocument) return 'failed';
     const statements = [output?.policyDocument?.Statement ?? []].flat();
     return {
       expires,
@@ -400,19 +448,6 @@ function wildcard(pattern: string): RegExp {
   );
 }
 
-/** The integration's answer, or `'timeout'` when it takes longer than API Gateway waits. */
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(resolve, ms, 'timeout');
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Headers of the client's connection that API Gateway does not pass to the integration. */
 const HOP_HEADERS = new Set(['content-length', 'connection', 'keep-alive', 'transfer-encoding', 'expect']);
 
@@ -451,17 +486,27 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   return Buffer.concat(chunks);
 }
 
-function send(res: ServerResponse, status: number, body: unknown, requestId: string): number {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  requestId: string,
+  errorType?: string,
+): number {
   const text = JSON.stringify(body);
+  const message = body && (body as { message?: string }).message;
+  const type =
+    errorType ??
+    (message === 'Missing Authentication Token'
+      ? 'MissingAuthenticationTokenException'
+      : message === 'Forbidden'
+        ? 'ForbiddenException'
+        : undefined);
   res.writeHead(status, {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(text),
     'x-amzn-requestid': requestId,
-    ...(body && (body as { message?: string }).message === 'Missing Authentication Token'
-      ? { 'x-amzn-errortype': 'MissingAuthenticationTokenException' }
-      : body && (body as { message?: string }).message === 'Forbidden'
-        ? { 'x-amzn-errortype': 'ForbiddenException' }
-        : {}),
+    ...(type ? { 'x-amzn-errortype': type } : {}),
   });
   res.end(text);
   return status;

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { runningCloud } from './endpoints.ts';
+import { controlFetch, runningCloud } from './endpoints.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -27,7 +27,7 @@ try {
   }
   const event = values.event ? readFileSync(values.event, 'utf8') : '{}';
   JSON.parse(event); // a clear error for a file that is not JSON
-  const response = await fetch(`${cloud.servicesUrl}/_local/functions/${encodeURIComponent(name)}/invoke`, {
+  const response = await controlFetch(cloud, `/functions/${encodeURIComponent(name)}/invoke`, {
     method: 'POST',
     body: event,
   });

@@ -1,6 +1,8 @@
 /**
- * `npm start [-- --fresh] [--port N] [--state-dir DIR]`: runs the embedded local cloud until Ctrl-C.
- * Set DATABASE_URL to use your own Postgres instead of the embedded one.
+ * `npm start [-- --fresh] [--port N] [--state-dir DIR] [--quiet] [--worker-idle-seconds N]
+ * [--unsafe-fast-postgres]`: runs the embedded local cloud until Ctrl-C. Set DATABASE_URL to use
+ * your own Postgres instead of the embedded one. `--unsafe-fast-postgres` turns off fsync and
+ * synchronous commit: a crash then loses orders that were answered 201.
  */
 import { parseArgs } from 'node:util';
 import { startLocalCloud } from '../cloud/local-cloud.ts';
@@ -11,8 +13,17 @@ const { values } = parseArgs({
     port: { type: 'string' },
     'state-dir': { type: 'string' },
     quiet: { type: 'boolean', default: false },
+    'unsafe-fast-postgres': { type: 'boolean', default: false },
+    'worker-idle-seconds': { type: 'string' },
   },
 });
+const idle = values['worker-idle-seconds'] === undefined ? undefined : Number(values['worker-idle-seconds']);
+if (idle !== undefined && !(Number.isInteger(idle) && idle >= 1 && idle <= 3600)) {
+  console.error(
+    `--worker-idle-seconds must be a whole number from 1 to 3600, got "${values['worker-idle-seconds']}"`,
+  );
+  process.exit(2);
+}
 
 const port = values.port === undefined ? undefined : Number(values.port);
 if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536)) {
@@ -32,8 +43,15 @@ try {
     apiPort: port,
     stateDir: values['state-dir'],
     databaseUrl: process.env.DATABASE_URL || undefined,
+    unsafeFastPostgres: values['unsafe-fast-postgres'],
+    workerIdleSeconds: idle,
     log: print,
   });
+  if (values['unsafe-fast-postgres']) {
+    process.stderr.write(
+      'WARNING --unsafe-fast-postgres: fsync and synchronous_commit are off; a crash loses committed transactions\n',
+    );
+  }
   const seconds = (cloud.timings.total ?? 0) / 1000;
   const parts = Object.entries(cloud.timings)
     .filter(([k]) => k !== 'total')

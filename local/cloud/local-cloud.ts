@@ -7,10 +7,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { freePort, startAll } from '../emulators/index.ts';
 import { LocalEventBridge } from '../eventbridge/bus.ts';
+import { FaultController, handleFaultRequest } from '../faults/index.ts';
 import { LambdaRuntime } from '../lambda/runtime.ts';
 import { LocalStepFunctions } from '../stepfunctions/service.ts';
 import { ACCOUNT_ID, REGION } from './account.ts';
 import { readAssembly, synthesize } from './assembly.ts';
+import { ensureControlToken, isControlAuthorized, redactSecrets } from './control-token.ts';
 import { type CustomResourceResponse, type Deployment, type DeployState, deployStacks } from './deploy.ts';
 import { ensureSigningKey, type SigningKey } from './signing-key.ts';
 
@@ -36,6 +38,13 @@ export interface LocalCloudOptions {
   stage?: 'dev' | 'prod';
   /** Receives every log line (functions, gateway, bus, deploy) as an object. */
   log?: (entry: Record<string, unknown>) => void;
+  /**
+   * Embedded Postgres without fsync and with asynchronous commit: faster, and a crash loses
+   * transactions already answered as committed. @default false (durable)
+   */
+  unsafeFastPostgres?: boolean;
+  /** Idle function workers are stopped after this many seconds, so their memory returns. @default 60 */
+  workerIdleSeconds?: number;
 }
 
 export interface LocalCloud {
@@ -48,7 +57,10 @@ export interface LocalCloud {
   runtime: LambdaRuntime;
   bus: LocalEventBridge;
   stepFunctions: LocalStepFunctions;
+  faults: FaultController;
   deployment: Deployment;
+  /** The secret the control API (`/_local/...`) requires, also in `<stateDir>/control-token`. */
+  controlToken: string;
   /** Milliseconds from the call to ready, and the parts of it. */
   timings: Record<string, number>;
   stop(): Promise<void>;
@@ -60,8 +72,13 @@ export interface EndpointsFile {
   servicesUrl: string;
   pid: number;
   functions: string[];
-  /** The emulators' endpoints, for tools that read the local stores (e.g. `npm run lake:query`). */
-  endpoints?: { dynamodb: string; s3: string };
+  /**
+   * The emulators' endpoints, for tools that read the local stores (e.g. `npm run lake:query`).
+   * `postgres` has no credentials (the embedded one's are `postgres`/`postgres`).
+   */
+  endpoints?: { dynamodb: string; s3: string; postgres?: string };
+  /** Where the state lives; the control token is in `<stateDir>/control-token`. */
+  stateDir?: string;
 }
 
 /**
@@ -84,11 +101,12 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   const stateDir = path.resolve(options.stateDir ?? path.join(options.root, '.local'));
   const stage = options.stage ?? 'dev';
   if (options.fresh) {
-    for (const part of ['dynamodb', 's3', 'postgres', 'state.json', 'dead-letters.jsonl']) {
+    for (const part of ['dynamodb', 's3', 'postgres', 'state.json', 'dead-letters.jsonl', 'eventbridge']) {
       rmSync(path.join(stateDir, part), { recursive: true, force: true });
     }
   }
   mkdirSync(stateDir, { recursive: true });
+  const controlToken = ensureControlToken(stateDir);
   const assemblyDir = path.join(stateDir, 'cdk.out');
 
   const stoppers: (() => Promise<void>)[] = [];
@@ -100,7 +118,12 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   try {
     const t0 = performance.now();
     const [emulators, stacks, signingKey] = await Promise.all([
-      startAll({ stateDir, databaseUrl: options.databaseUrl, ports: options.emulatorPorts }).then((e) => {
+      startAll({
+        stateDir,
+        databaseUrl: options.databaseUrl,
+        ports: options.emulatorPorts,
+        unsafeFastPostgres: options.unsafeFastPostgres,
+      }).then((e) => {
         mark('emulators', t0);
         return e;
       }),
@@ -147,6 +170,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR',
       },
       log,
+      idleTimeoutMs: (options.workerIdleSeconds ?? 60) * 1000,
     });
     stoppers.push(() => runtime.stop());
 
@@ -173,6 +197,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       region: REGION,
       accountId: ACCOUNT_ID,
       deadLetterFile: path.join(stateDir, 'dead-letters.jsonl'),
+      stateDir: path.join(stateDir, 'eventbridge'),
       log,
       invoke: async (targetArn, payload) => {
         // A rule targeting a state machine (e.g. the daily ETL schedule) starts an execution.
@@ -186,13 +211,28 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         if (!result.ok) throw new Error(`${result.error.errorType}: ${result.error.errorMessage}`);
       },
     });
-    stoppers.push(() => bus.idle());
+    stoppers.push(async () => {
+      await bus.idle();
+      bus.close();
+    });
 
     const pendingResponses = new Map<string, (response: CustomResourceResponse) => void>();
     const statePath = path.join(stateDir, 'state.json');
     const state: DeployState = existsSync(statePath)
       ? (JSON.parse(readFileSync(statePath, 'utf8')) as DeployState)
       : { customResources: {} };
+
+    const faults = new FaultController(
+      {
+        postgres: options.databaseUrl ? undefined : emulators.postgres,
+        dynamodb: emulators.dynamodb,
+        functions: {
+          names: () => runtime.list().map((f) => f.name),
+          workers: (name) => runtime.get(name)?.workers() ?? [],
+        },
+      },
+      log,
+    );
 
     // Serve the EventBridge API and the control API (custom resources answer there) before deploying.
     let deployed: Deployment | undefined;
@@ -207,7 +247,15 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         void bus.handleHttp(req, res);
         return;
       }
-      void control(req, res, { runtime, bus, stepFunctions, pendingResponses, routes });
+      void control(req, res, {
+        runtime,
+        bus,
+        stepFunctions,
+        faults,
+        pendingResponses,
+        routes,
+        authorized: () => isControlAuthorized(req, controlToken, signingKey),
+      });
     });
 
     const t1 = performance.now();
@@ -266,6 +314,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
 
     const api = deployment.apis[0];
     if (!api) throw new Error('The template has no API Gateway REST API to serve');
+    // Events accepted before a crash or stop are delivered now that the rules exist again.
+    bus.recover();
     if (deployment.apis.length > 1)
       log({ level: 'WARN', message: 'more than one REST API; serving the first' });
 
@@ -281,11 +331,16 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       servicesUrl,
       pid: process.pid,
       functions: runtime.list().map((f) => f.name),
-      endpoints: { dynamodb: endpoints.dynamodb, s3: endpoints.s3 },
+      endpoints: { dynamodb: endpoints.dynamodb, s3: endpoints.s3, postgres: emulators.postgres.endpoint },
+      stateDir,
     };
     writeFileSync(path.join(stateDir, 'endpoints.json'), JSON.stringify(endpointsFile, null, 2));
     stoppers.push(async () => rmSync(path.join(stateDir, 'endpoints.json'), { force: true }));
     mark('total', started);
+    // Runs first on stop: thaw and restart whatever a fault froze or killed, before anything waits on it.
+    stoppers.push(async () => {
+      await faults.healAll('stop');
+    });
 
     return {
       apiUrl,
@@ -295,7 +350,9 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       runtime,
       bus,
       stepFunctions,
+      faults,
       deployment,
+      controlToken,
       timings,
       stop: stopAll,
     };
@@ -313,13 +370,19 @@ async function control(
     runtime: LambdaRuntime;
     bus: LocalEventBridge;
     stepFunctions: LocalStepFunctions;
+    faults: FaultController;
     pendingResponses: Map<string, (response: CustomResourceResponse) => void>;
     routes: () => unknown[];
+    authorized: () => Promise<boolean>;
   },
 ): Promise<void> {
-  const reply = (status: number, body: unknown) => {
+  const reply = (status: number, body: unknown, headers: Record<string, string> = {}) => {
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+      ...headers,
+    });
     res.end(text);
   };
   try {
@@ -334,9 +397,23 @@ async function control(
     if (parts[0] !== '_local') return reply(404, { message: 'Not Found' });
     const [, resource, id, action] = parts;
     if (req.method === 'PUT' && resource === 'cfn-response' && id) {
+      // A custom resource's ResponseURL: the unguessable id in the path is its credential, as with
+      // CloudFormation's pre-signed S3 URL.
       ctx.pendingResponses.get(id)?.(JSON.parse(body) as CustomResourceResponse);
       return reply(200, {});
     }
+    if (!(await ctx.authorized())) {
+      return reply(401, {
+        message:
+          'The local control API needs Authorization: Bearer <token>, the token in <state-dir>/control-token ' +
+          '(or a local admin JWT: npm run -s token -- me --admin)',
+      });
+    }
+    if (resource === 'faults') {
+      const answer = await handleFaultRequest(ctx.faults, req.method ?? 'GET', id, body);
+      return reply(answer.status, answer.body);
+    }
+    if (req.method === 'GET' && resource === 'events') return reply(200, ctx.bus.stats());
     if (req.method === 'GET' && resource === 'functions' && !id) {
       return reply(
         200,
@@ -344,7 +421,10 @@ async function control(
         ctx.runtime.list().map((f) => ({
           name: f.name,
           arn: f.arn,
-          environment: f.definition.environment,
+          // Secrets in connection strings are not shown (DATABASE_URL has the database password).
+          environment: Object.fromEntries(
+            Object.entries(f.definition.environment).map(([k, v]) => [k, redactSecrets(v)]),
+          ),
           timeoutSeconds: f.definition.timeoutSeconds,
           memoryMB: f.definition.memoryMB,
           ...f.stats(),
@@ -354,7 +434,20 @@ async function control(
     if (req.method === 'POST' && resource === 'functions' && id && action === 'invoke') {
       const fn = ctx.runtime.get(decodeURIComponent(id));
       if (!fn) return reply(404, { message: `No function ${id}` });
-      return reply(200, await fn.invoke(body ? JSON.parse(body) : {}));
+      const result = await fn.invoke(body ? JSON.parse(body) : {});
+      if (!result.ok && result.throttled) {
+        // Lambda's Invoke API at the concurrency limit.
+        return reply(
+          429,
+          {
+            Type: 'User',
+            message: 'Rate Exceeded.',
+            Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded',
+          },
+          { 'x-amzn-errortype': 'TooManyRequestsException' },
+        );
+      }
+      return reply(200, result);
     }
     if (req.method === 'GET' && resource === 'state-machines')
       return reply(200, ctx.stepFunctions.machines());

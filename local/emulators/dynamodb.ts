@@ -102,7 +102,14 @@ export async function startDynamoDb(options: DynamoDbOptions = {}): Promise<Emul
   } finally {
     client.destroy();
   }
-  return { name: 'dynamodb', endpoint, stop: () => proc.stop() };
+  return {
+    name: 'dynamodb',
+    endpoint,
+    get pid() {
+      return proc.exitInfo ? undefined : proc.pid;
+    },
+    stop: () => proc.stop(),
+  };
 }
 
 /** Whether a TCP connection to `host:port` succeeds. */

@@ -31,6 +31,7 @@ export {
   externalPostgres,
   type PostgresOptions,
   startPostgres,
+  UNSAFE_FAST_POSTGRES_SETTINGS,
 } from './postgres.ts';
 export { EmulatorStartError } from './process.ts';
 export { S3_CREDENTIALS, type S3Options, startS3 } from './s3.ts';
@@ -56,6 +57,8 @@ export interface StartAllOptions {
   stateDir: string;
   /** Use this Postgres instead of starting one (the user's `DATABASE_URL`). */
   databaseUrl?: string;
+  /** Embedded Postgres without fsync and with asynchronous commit (see {@link PostgresOptions.unsafeFast}). */
+  unsafeFastPostgres?: boolean;
   /** Preferred ports (`0`: any free port); busy ones are replaced by free ones. @defaultValue {@link DEFAULT_PORTS} */
   ports?: Partial<Record<EmulatorName, number>>;
   /** @defaultValue `'127.0.0.1'` */
@@ -147,6 +150,7 @@ export async function startAll(options: StartAllOptions): Promise<LocalEmulators
             port: ports.postgres,
             onLog: log('postgres'),
             permissionRoot: stateDir,
+            unsafeFast: options.unsafeFastPostgres,
           }),
     ),
   ]);

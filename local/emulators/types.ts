@@ -17,6 +17,11 @@ export interface Emulator {
    */
   readonly endpoint: string;
   /**
+   * Process id (and process group id) of the running server, for the local cloud's fault control;
+   * `undefined` for an external service or once it has exited.
+   */
+  readonly pid?: number | undefined;
+  /**
    * Stops the emulator and every process it started, and resolves once they have exited.
    * Safe to call more than once; later calls return the same promise.
    */
@@ -27,6 +32,11 @@ export interface Emulator {
 export interface PostgresEmulator extends Emulator {
   /** Connection string with credentials and database, e.g. `postgres://postgres:postgres@127.0.0.1:5432/shop`. */
   readonly url: string;
+  /**
+   * Starts the server again on the same port and data (after a crash: WAL recovery first); stops it
+   * first if it still runs. Absent for an external database.
+   */
+  restart?(): Promise<void>;
 }
 
 /** Receives one line of an emulator's output (stdout and stderr, without the line break). */

@@ -2,7 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { stripTypeScriptTypes } from 'node:module';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +23,10 @@ export interface FunctionDefinition {
   timeoutSeconds: number;
   /** `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`; the worker's V8 heap is capped at 90% of it. */
   memoryMB: number;
-  /** Workers that may run at once (default 4); more invocations wait in a FIFO queue instead of throttling. */
+  /**
+   * Workers that may run at once (default 4). More invocations wait in a bounded FIFO queue
+   * ({@link RuntimeOptions.maxQueued}); beyond it they are throttled, as Lambda does at its concurrency limit.
+   */
   maxConcurrency?: number;
   /** Default `arn:aws:lambda:<AWS_REGION>:<local account id>:function:<name>`. */
   arn?: string;
@@ -48,6 +51,8 @@ export type InvokeResult =
       durationMs: number;
       coldStart: boolean;
       timedOut?: boolean;
+      /** Refused at the concurrency limit (`TooManyRequestsException`): never ran. */
+      throttled?: boolean;
     };
 
 /** One log record: an application line (parsed JSON or `{ level, message }`) or a `platform.*` event. */
@@ -59,15 +64,57 @@ export interface RuntimeOptions {
   baseEnv: Record<string, string>;
   /** Receives every log line, tagged with `function` and `requestId`. Default: JSON lines on stdout. */
   log?: (line: LogLine) => void;
-  /** Idle workers are killed after this long (default 5 minutes; 0 keeps them). */
+  /**
+   * Idle workers are killed after this long, so the memory of a burst returns (default 60 s; 0 keeps
+   * them). Lambda keeps idle environments longer, but it does not bill their memory to your laptop.
+   */
   idleTimeoutMs?: number;
+  /**
+   * Worker inits that may run at once across every function sharing this object (default: the
+   * number of CPUs). On Lambda each environment initialises on its own CPU; on one machine, a burst
+   * of cold starts in parallel would starve each other past Lambda's 10 s init limit, kill each other
+   * and start again. Pass the same object to every function of a runtime ({@link LambdaRuntime} does).
+   */
+  initSlots?: InitSlots;
+  /**
+   * Invocations that may wait for a worker, per function (default 100). Beyond it an invocation is
+   * throttled at once (`TooManyRequestsException`), so a burst cannot grow memory without bound.
+   */
+  maxQueued?: number;
 }
 
 export type { LambdaError };
 
+/** A counting semaphore for worker inits, shared by the functions of a runtime. */
+export class InitSlots {
+  #free: number;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(slots = Math.max(1, availableParallelism())) {
+    this.#free = slots;
+  }
+
+  /** Takes a slot now, or returns false and calls `wake` once one is free. */
+  tryAcquire(wake: () => void): boolean {
+    if (this.#free > 0) {
+      this.#free--;
+      return true;
+    }
+    if (!this.#waiting.includes(wake)) this.#waiting.push(wake);
+    return false;
+  }
+
+  /** Frees a slot and wakes every waiter (those that do not get it wait again). */
+  release(): void {
+    this.#free++;
+    for (const wake of this.#waiting.splice(0)) wake();
+  }
+}
+
 /** Lambda gives up on an init phase after 10 s. */
 const INIT_TIMEOUT_MS = 10_000;
-const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
+const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+const DEFAULT_MAX_QUEUED = 100;
 
 interface Job {
   requestId: string;
@@ -91,6 +138,8 @@ interface Worker {
   child: ChildProcess;
   spawnedAt: number;
   ready: boolean;
+  /** Holds an init slot until it is ready or gone. */
+  initSlot: boolean;
   job?: Job;
   timer?: NodeJS.Timeout;
 }
@@ -102,7 +151,8 @@ interface Worker {
  * Reproduces Lambda's observable behaviour: cold and warm starts, the timeout (worker killed,
  * `Sandbox.Timedout`, next call cold), handler errors (worker survives), crashes (`Runtime.ExitError`,
  * fresh worker next time), init errors (retried on the next call) and bounded concurrency. Unlike Lambda,
- * invocations beyond `maxConcurrency` wait in a FIFO queue rather than failing with a throttle error.
+ * invocations beyond `maxConcurrency` first wait in a bounded FIFO queue; when it is full they are
+ * throttled (`TooManyRequestsException`, as Lambda answers at its concurrency limit).
  *
  * @example
  * const fn = new LocalFunction(
@@ -126,8 +176,11 @@ export class LocalFunction {
   private readonly queue: Job[] = [];
   /** Every process not yet exited, including killed ones, so stop() can wait for them. */
   private readonly exits = new Set<Promise<unknown>>();
+  private readonly initSlots: InitSlots;
+  private readonly wake = () => this.pump();
   private coldStarts = 0;
   private invocations = 0;
+  private throttles = 0;
   private stopped = false;
 
   constructor(definition: FunctionDefinition, options: RuntimeOptions) {
@@ -139,25 +192,48 @@ export class LocalFunction {
     this.options = options;
     this.log = options.log ?? ((line) => process.stdout.write(`${JSON.stringify(line)}\n`));
     this.maxConcurrency = Math.max(1, definition.maxConcurrency ?? 4);
+    this.initSlots = options.initSlots ?? new InitSlots();
   }
 
   /**
    * Runs the handler with `event` (JSON-serialised, as Lambda does) on a free worker, starting one if
    * needed, or waits in the queue. Resolves with the handler's result or Lambda's error, never rejects
    * for a handler failure (only for an event that is not JSON-serialisable, or when stopped).
+   *
+   * Throttled (`throttled: true`) when the queue is full. `signal`: a caller that gives up (the
+   * gateway at 29 s) takes its invocation out of the queue if it has not started; one that runs
+   * goes on, as on Lambda.
    */
   async invoke(
     event: unknown,
-    options: { requestId?: string; clientContext?: unknown } = {},
+    options: { requestId?: string; clientContext?: unknown; signal?: AbortSignal } = {},
   ): Promise<InvokeResult> {
     if (this.stopped) throw new Error(`${this.name}: the function has been stopped`);
     const payload = JSON.stringify(event === undefined ? {} : event);
     const clientContext =
       options.clientContext === undefined ? undefined : JSON.stringify(options.clientContext);
+    const requestId = options.requestId ?? randomUUID();
     this.invocations++;
+    const free = this.idle.length + (this.maxConcurrency - this.pool.size);
+    if (this.queue.length >= (this.options.maxQueued ?? DEFAULT_MAX_QUEUED) + Math.max(0, free)) {
+      this.throttles++;
+      this.platform(
+        'platform.throttle',
+        { requestId, reason: 'ConcurrentInvocationLimitExceeded' },
+        requestId,
+      );
+      return {
+        ok: false,
+        requestId,
+        durationMs: 0,
+        coldStart: false,
+        throttled: true,
+        error: { errorType: 'TooManyRequestsException', errorMessage: 'Rate Exceeded.' },
+      };
+    }
     return new Promise((resolve, reject) => {
-      this.queue.push({
-        requestId: options.requestId ?? randomUUID(),
+      const job: Job = {
+        requestId,
         event: payload,
         clientContext,
         resolve,
@@ -166,9 +242,27 @@ export class LocalFunction {
         startedAt: 0,
         pending: 3,
         done: false,
-      });
+      };
+      this.queue.push(job);
+      options.signal?.addEventListener(
+        'abort',
+        () => {
+          const at = this.queue.indexOf(job);
+          if (at < 0 || job.done) return;
+          this.queue.splice(at, 1);
+          job.done = true;
+          const errorMessage = `RequestId: ${requestId} Error: the caller gave up before the invocation started`;
+          resolve(this.failure(job, { errorType: 'Sandbox.Timedout', errorMessage }, true));
+        },
+        { once: true },
+      );
       this.pump();
     });
+  }
+
+  /** Live worker processes: pid, and whether each is running an invocation (for fault injection). */
+  workers(): { pid: number; busy: boolean }[] {
+    return [...this.pool].flatMap((w) => (w.child.pid ? [{ pid: w.child.pid, busy: Boolean(w.job) }] : []));
   }
 
   /** Kills every worker (SIGKILL) and waits until each process has exited; pending invocations reject. */
@@ -186,7 +280,14 @@ export class LocalFunction {
   }
 
   /** Live workers, those running an invocation, invocations waiting, and counters since creation. */
-  stats(): { workers: number; busy: number; queued: number; coldStarts: number; invocations: number } {
+  stats(): {
+    workers: number;
+    busy: number;
+    queued: number;
+    coldStarts: number;
+    invocations: number;
+    throttles: number;
+  } {
     const busy = [...this.pool].filter((w) => w.job).length;
     return {
       workers: this.pool.size,
@@ -194,6 +295,7 @@ export class LocalFunction {
       queued: this.queue.length,
       coldStarts: this.coldStarts,
       invocations: this.invocations,
+      throttles: this.throttles,
     };
   }
 
@@ -202,7 +304,8 @@ export class LocalFunction {
     while (this.queue.length > 0) {
       let worker = this.idle.pop(); // the most recently used, so the others can be reaped
       if (worker) clearTimeout(worker.timer);
-      else if (this.pool.size < this.maxConcurrency) worker = this.spawn();
+      else if (this.pool.size < this.maxConcurrency && !this.stopped && this.initSlots.tryAcquire(this.wake))
+        worker = this.spawn();
       else return;
       const job = this.queue.shift() as Job;
       worker.job = job;
@@ -245,7 +348,7 @@ export class LocalFunction {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'advanced',
     });
-    const worker: Worker = { child, spawnedAt: performance.now(), ready: false };
+    const worker: Worker = { child, spawnedAt: performance.now(), ready: false, initSlot: true };
     this.pool.add(worker);
     this.platform('platform.initStart', {
       initializationType: 'on-demand',
@@ -295,6 +398,7 @@ export class LocalFunction {
     if (message.type === 'ready') {
       clearTimeout(worker.timer);
       worker.ready = true;
+      this.freeInitSlot(worker);
       const durationMs = round(performance.now() - worker.spawnedAt);
       this.platform('platform.initReport', { phase: 'init', status: 'success', metrics: { durationMs } });
       if (job) {
@@ -412,8 +516,15 @@ export class LocalFunction {
       worker.timer = setTimeout(() => this.kill(worker), idleMs).unref();
   }
 
+  private freeInitSlot(worker: Worker): void {
+    if (!worker.initSlot) return;
+    worker.initSlot = false;
+    this.initSlots.release();
+  }
+
   /** Out of the pool; its process is tracked in `exits` until it has gone. */
   private retire(worker: Worker): void {
+    this.freeInitSlot(worker);
     clearTimeout(worker.timer);
     this.pool.delete(worker);
     const at = this.idle.indexOf(worker);

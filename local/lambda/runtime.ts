@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type FunctionDefinition, LocalFunction, type RuntimeOptions } from './local-function.ts';
+import { type FunctionDefinition, InitSlots, LocalFunction, type RuntimeOptions } from './local-function.ts';
 
 export type {
   FunctionDefinition,
@@ -13,7 +13,7 @@ export type {
   LogLine,
   RuntimeOptions,
 } from './local-function.ts';
-export { LocalFunction };
+export { InitSlots, LocalFunction };
 
 /**
  * The registry of deployed functions, looked up by name or ARN (as the Invoke API accepts them).
@@ -29,7 +29,8 @@ export class LambdaRuntime {
   private readonly functions = new Map<string, LocalFunction>();
 
   constructor(options: RuntimeOptions) {
-    this.options = options;
+    // One pool of init slots for all functions: cold starts queue instead of starving each other.
+    this.options = { ...options, initSlots: options.initSlots ?? new InitSlots() };
   }
 
   /** Deploys a function (workers start on its first invocation). Names must be unique. */

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { inject } from 'vitest';
+import { readControlToken } from '../../local/cloud/control-token.ts';
 import { ensureSigningKey } from '../../local/cloud/signing-key.ts';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER, signToken } from '../../shared/auth/jwt.ts';
 import { type ApiRequest, callApi } from '../support/http.ts';
@@ -20,9 +21,15 @@ export async function tokenFor(userId: string, options: { admin?: boolean; expir
   );
 }
 
-/** Calls the local control API (`/_local/...`). */
+/** Calls the local control API (`/_local/...`) with the control token of the test cloud. */
 export async function control<T = unknown>(route: string, init?: RequestInit): Promise<T> {
-  const response = await fetch(`${inject('servicesUrl')}/_local${route}`, init);
+  const response = await fetch(`${inject('servicesUrl')}/_local${route}`, {
+    ...init,
+    headers: {
+      ...(init?.headers as Record<string, string>),
+      authorization: `Bearer ${readControlToken(inject('stateDir'))}`,
+    },
+  });
   if (!response.ok) throw new Error(`${route}: HTTP ${response.status} ${await response.text()}`);
   return (await response.json()) as T;
 }

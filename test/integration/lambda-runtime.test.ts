@@ -151,7 +151,14 @@ describe('LocalFunction', () => {
     expect(payloads.map((p) => p.invocations)).toEqual([1, 2, 3]);
     expect(new Set(payloads.map((p) => p.pid)).size).toBe(1);
     expect(payloads[2]?.event).toEqual({ i: 2 });
-    expect(fn.stats()).toEqual({ workers: 1, busy: 0, queued: 0, coldStarts: 1, invocations: 3 });
+    expect(fn.stats()).toEqual({
+      workers: 1,
+      busy: 0,
+      queued: 0,
+      coldStarts: 1,
+      invocations: 3,
+      throttles: 0,
+    });
 
     const reports = logs.filter((l) => l.function === 'warm' && l.type === 'platform.report');
     const records = reports.map((r) => r.record as { coldStart: boolean; metrics: Record<string, number> });
@@ -338,6 +345,40 @@ describe('LocalFunction', () => {
     const starts = runs.map((r) => r.start);
     expect(Math.min(...starts.slice(4))).toBeGreaterThanOrEqual(Math.max(...starts.slice(0, 4)));
     expect(fn.stats()).toMatchObject({ workers: 2, busy: 0, queued: 0, coldStarts: 2, invocations: 6 });
+  });
+
+  it('throttles at once when the queue is full (TooManyRequestsException), and drops a queued invocation its caller gave up on', async () => {
+    // Lambda answers TooManyRequestsException at the concurrency limit (Lambda developer guide,
+    // "Lambda function scaling"); the local runtime first queues a bounded number, then throttles.
+    const bounded = new LambdaRuntime({ baseEnv: {}, log: () => {}, maxQueued: 2 });
+    const fn = bounded.add({
+      name: 'bounded',
+      codeDir: join(fixtures, 'sleeper'),
+      handler: 'index.handler',
+      environment: {},
+      timeoutSeconds: 3,
+      memoryMB: 128,
+      maxConcurrency: 1,
+    });
+    try {
+      const running = fn.invoke({ ms: 400 });
+      const caller = new AbortController();
+      const queued = [fn.invoke({ ms: 1 }, { signal: caller.signal }), fn.invoke({ ms: 1 })];
+      const throttled = await fn.invoke({ ms: 1 });
+      expect(throttled).toMatchObject({
+        ok: false,
+        throttled: true,
+        error: { errorType: 'TooManyRequestsException', errorMessage: 'Rate Exceeded.' },
+      });
+      expect(fn.stats()).toMatchObject({ busy: 1, queued: 2, throttles: 1 });
+      caller.abort();
+      expect(await queued[0]).toMatchObject({ ok: false, timedOut: true });
+      expect(fn.stats().queued).toBe(1);
+      expect((await running).ok).toBe(true);
+      expect((await queued[1])?.ok).toBe(true);
+    } finally {
+      await bounded.stop();
+    }
   });
 
   it('reaps idle workers after idleTimeoutMs', async () => {

@@ -56,7 +56,10 @@ describe('the local cloud deploys the synthesized template', () => {
     });
     await expect(s3.send(new HeadBucketCommand({ Bucket: env.LAKE_RAW_BUCKET }))).resolves.toBeDefined();
     // Ref to the DatabaseUrl parameter → the embedded Postgres.
-    expect(env.DATABASE_URL).toBe(inject('endpoints').databaseUrl);
+    // Shown with its password redacted.
+    const databaseUrl = new URL(inject('endpoints').databaseUrl);
+    databaseUrl.password = '****';
+    expect(env.DATABASE_URL).toBe(databaseUrl.toString());
     expect(health?.arn).toBe(`arn:aws:lambda:us-east-1:000000000000:function:${health?.name}`);
   });
 

@@ -12,7 +12,7 @@ import type { Provider, StackScope } from './types.ts';
 export const apiGatewayRestApi: Provider = ({ props, env, stack, deployment, logicalId }) => {
   const restApiId = shortId(`${stack.stackName}/${logicalId}`);
   const gateway = new LocalApiGateway({
-    invoke: (functionArn, event) => invoke(env, functionArn, event),
+    invoke: (functionArn, event, options) => invoke(env, functionArn, event, options),
     restApiId,
     stage: stageOf(stack, logicalId) ?? 'prod',
     region: env.region,
@@ -83,12 +83,17 @@ function stageOf(stack: StackScope, apiLogicalId: string): string | undefined {
   )?.Properties?.StageName as string | undefined;
 }
 
-async function invoke(env: DeployEnvironment, functionArn: string, event: unknown) {
+async function invoke(
+  env: DeployEnvironment,
+  functionArn: string,
+  event: unknown,
+  options?: { signal?: AbortSignal },
+) {
   const fn = env.runtime.get(functionArn);
   if (!fn)
     return {
       ok: false as const,
       error: { errorType: 'ResourceNotFoundException', errorMessage: `No function ${functionArn}` },
     };
-  return fn.invoke(event);
+  return fn.invoke(event, options);
 }
