@@ -1,5 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type pg from 'pg';
@@ -8,6 +6,7 @@ import { toProduct } from '../adapters/catalog-table.ts';
 import { requireEnv } from '../config.ts';
 import { GzipLinesFile } from './gzip-lines.ts';
 import { partition, putFile } from './lake.ts';
+import { createScratchDir, removeScratchDir, sweepStaleScratchDirs } from './scratch.ts';
 import type { StageStats, Watermark } from './state.ts';
 
 export interface ExtractWindow {
@@ -46,7 +45,8 @@ export async function extractOrders(
 ): Promise<{ watermark: Watermark; orders: StageStats; items: StageStats }> {
   const started = performance.now();
   const pageSize = options.pageSize ?? 5000;
-  const dir = mkdtempSync(path.join(tmpdir(), 'etl-extract-'));
+  sweepStaleScratchDirs();
+  const dir = createScratchDir('extract');
   const name = batchName(window.after);
   const ordersFile = new GzipLinesFile(path.join(dir, 'orders.jsonl.gz'));
   const itemsFile = new GzipLinesFile(path.join(dir, 'items.jsonl.gz'));
@@ -104,7 +104,7 @@ export async function extractOrders(
       },
     };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    removeScratchDir(dir);
   }
 }
 
@@ -116,7 +116,7 @@ export async function extractOrders(
 export async function extractCatalog(date: string, segments = 4): Promise<StageStats> {
   const started = performance.now();
   const table = requireEnv('CATALOG_TABLE');
-  const dir = mkdtempSync(path.join(tmpdir(), 'etl-catalog-'));
+  const dir = createScratchDir('catalog');
   try {
     const results = await Promise.all(
       Array.from({ length: segments }, async (_, segment) => {
@@ -151,6 +151,6 @@ export async function extractCatalog(date: string, segments = 4): Promise<StageS
       objects: results.map((r) => r.key),
     };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    removeScratchDir(dir);
   }
 }
