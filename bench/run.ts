@@ -99,6 +99,19 @@ const results: BenchResults = {
   machine: await machine(),
   rows: {},
 };
+const file = path.join(import.meta.dirname, 'results', `${date}.json`);
+/** Writes the results so far (after every row: a run stopped half-way keeps what it measured). */
+const save = () => {
+  if (values['no-write']) return;
+  // The day's file keeps rows this run did not measure (a partial --only run, an interrupted run).
+  const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as BenchResults) : undefined;
+  const merged: BenchResults = { ...results, rows: { ...previous?.rows, ...results.rows } };
+  merged.quick = Object.values(merged.rows).some((r) => r.quick);
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(merged, null, 2)}\n`);
+  updateReadme(path.join(root, 'README.md'), merged, path.relative(root, file));
+  return merged;
+};
 const lastShared = selected.findLastIndex((r) => r.sharedCloud);
 try {
   for (const [index, row] of selected.entries()) {
@@ -129,6 +142,7 @@ try {
       ...result,
     };
     log(`${row.name}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    save();
     // The rows after this one measure their own processes: nothing of ours should run beside them.
     if (index === lastShared) await stopShared();
   }
@@ -137,19 +151,7 @@ try {
   rmSync(scratch, { recursive: true, force: true });
 }
 
-const file = path.join(import.meta.dirname, 'results', `${date}.json`);
-if (!values['no-write']) {
-  // A partial run (--only) replaces its rows in the day's results and keeps the others.
-  if (only && existsSync(file)) {
-    const previous = JSON.parse(readFileSync(file, 'utf8')) as BenchResults;
-    results.rows = { ...previous.rows, ...results.rows };
-    results.quick = Object.values(results.rows).some((r) => r.quick);
-  }
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
-  updateReadme(path.join(root, 'README.md'), results, path.relative(root, file));
-}
-process.stdout.write(renderReport(results));
+process.stdout.write(renderReport(save() ?? results));
 if (!values['no-write'])
   process.stdout.write(`\nwritten: ${path.relative(root, file)}, README.md (benchmark section)\n`);
 
