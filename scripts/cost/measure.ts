@@ -37,6 +37,10 @@ export async function measure(options: {
   let s3: Meter<S3Counters> | undefined;
   let cloud: LocalCloud | undefined;
   let apiRequests = 0;
+  // Ctrl-C stops the cloud (its emulators and workers are child processes) before exiting.
+  const interrupt = () => void (cloud?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
   try {
     log('starting a local cloud behind metering proxies');
     cloud = await startLocalCloud({
@@ -97,7 +101,7 @@ export async function measure(options: {
       };
     };
     /** Waits until no function has reported for `quietMs` (the events an operation caused are done). */
-    const settle = async (quietMs = 1500) => {
+    const settle = async (quietMs = 3000) => {
       for (let seen = -1; seen !== records.length; ) {
         seen = records.length;
         await new Promise((r) => setTimeout(r, quietMs));
@@ -158,7 +162,13 @@ export async function measure(options: {
       await new Promise((r) => setTimeout(r, 1500)); // the extract's settle time
       const { runId } = await api<{ runId: string }>('POST', '/etl/runs', admin, { date: today });
       for (const deadline = Date.now() + 300_000; Date.now() < deadline; ) {
-        const run = await api<{ status: string }>('GET', `/etl/runs/${runId}`, admin);
+        // 404 until the first step has recorded the run.
+        const run = await api<{ status: string }>('GET', `/etl/runs/${runId}`, admin).catch(
+          (error: Error) => {
+            if (/: 404 /.test(error.message)) return { status: 'PENDING' };
+            throw error;
+          },
+        );
         if (run.status === 'SUCCEEDED') return;
         if (run.status === 'FAILED') throw new Error(`ETL run ${runId} failed: ${JSON.stringify(run)}`);
         await new Promise((r) => setTimeout(r, 500));
@@ -166,13 +176,22 @@ export async function measure(options: {
       throw new Error(`ETL run ${runId} did not finish in 5 minutes`);
     });
     log('consistency lab: read-after-write');
-    const report = await api<{
+    type LabReport = {
+      experimentId?: string;
+      status?: string;
       results?: { store: string; strategy: string; ops: number; capacityUnits?: { read: number } }[];
-    }>('POST', '/consistency/experiments', admin, {
+    };
+    let report = await api<LabReport>('POST', '/consistency/experiments', admin, {
       scenario: 'read-after-write',
       trials: 20,
       concurrency: 4,
     });
+    // A run estimated above 20 s is queued (202): wait for its report.
+    for (const deadline = Date.now() + 300_000; report.status !== 'done' && Date.now() < deadline; ) {
+      if (report.status === 'failed') throw new Error(`lab experiment failed: ${JSON.stringify(report)}`);
+      await new Promise((r) => setTimeout(r, 1000));
+      report = await api<LabReport>('GET', `/consistency/experiments/${report.experimentId}`, admin);
+    }
     const lab = (report.results ?? [])
       .filter((r) => r.store === 'dynamodb' && r.capacityUnits)
       .map((r) => ({ strategy: r.strategy, ops: r.ops, readUnits: r.capacityUnits?.read ?? 0 }));
@@ -187,6 +206,8 @@ export async function measure(options: {
       lab,
     };
   } finally {
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
     await cloud?.stop();
     await dynamo?.stop();
     await s3?.stop();
