@@ -86,6 +86,17 @@ export async function measure(options: {
       if (response.status >= 300) throw new Error(`${method} ${route}: ${response.status} ${text}`);
       return (text ? JSON.parse(text) : undefined) as T;
     };
+    /** Setup calls (not measured) retried after a 5xx: a cold start that timed out on a loaded machine. */
+    const setup = async <T>(call: () => Promise<T>): Promise<T> => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await call();
+        } catch (error) {
+          if (attempt >= 4 || !/: 5\d\d /.test((error as Error).message)) throw error;
+          await new Promise((r) => setTimeout(r, 1000 * attempt));
+        }
+      }
+    };
     /** Counters now: what a phase used is the difference between two snapshots. */
     const snapshot = (): Quantities => {
       const lambda = lambdaUsage(records);
@@ -121,13 +132,15 @@ export async function measure(options: {
     const admin = await token('cost-admin', true);
     const products: string[] = [];
     for (let i = 0; i < 5; i++) {
-      const p = await api<{ productId: string }>('POST', '/products', admin, {
-        name: `Cost mug ${i}`,
-        category: 'cost',
-        priceCents: 1200 + i,
-        currency: 'EUR',
-      });
-      await api('PUT', `/inventory/${p.productId}`, admin, { stock: 100_000 });
+      const p = await setup(() =>
+        api<{ productId: string }>('POST', '/products', admin, {
+          name: `Cost mug ${i}`,
+          category: 'cost',
+          priceCents: 1200 + i,
+          currency: 'EUR',
+        }),
+      );
+      await setup(() => api('PUT', `/inventory/${p.productId}`, admin, { stock: 100_000 }));
       products.push(p.productId);
     }
     const shoppers = await Promise.all(
@@ -150,7 +163,9 @@ export async function measure(options: {
     });
     // Carts for the checkouts, filled before the order phase (their cost is the cart phase's).
     for (let i = 0; i < sizes.order; i++)
-      await api('PUT', `/cart/items/${products[i % products.length]}`, shoppers[i], { quantity: 1 });
+      await setup(() =>
+        api('PUT', `/cart/items/${products[i % products.length]}`, shoppers[i], { quantity: 1 }),
+      );
     log(`order: ${sizes.order} × POST /orders (and the events they cause)`);
     const order = await phase(sizes.order, async () => {
       for (let i = 0; i < sizes.order; i++)
