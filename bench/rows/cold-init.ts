@@ -16,16 +16,18 @@ interface Bundle {
   file: string;
   bytes: number;
   nodeOptions: string;
+  /** The function's variables; intrinsics (Ref, GetAtt…) become placeholders: init only reads them. */
+  env: Record<string, string>;
 }
 
 /** Milliseconds from spawn to "loaded" printed after the module's import finished. */
-function start(file: string, nodeOptions: string): Promise<number> {
+function start(file: string, nodeOptions: string, vars: Record<string, string> = {}): Promise<number> {
   const t0 = performance.now();
   const code = `await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write('loaded');`;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
       cwd: path.dirname(file),
-      env: { PATH: process.env.PATH, NODE_OPTIONS: nodeOptions, AWS_REGION: 'us-east-1' },
+      env: { ...vars, PATH: process.env.PATH, NODE_OPTIONS: nodeOptions, AWS_REGION: 'us-east-1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let err = '';
@@ -70,6 +72,9 @@ export const row: BenchRow = {
           file: path.join(dir, entry),
           bytes: statSync(path.join(dir, entry)).size,
           nodeOptions: typeof env?.NODE_OPTIONS === 'string' ? env.NODE_OPTIONS : '',
+          env: Object.fromEntries(
+            Object.entries(env ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : `placeholder-${k}`]),
+          ),
         });
       }
     }
@@ -84,7 +89,7 @@ export const row: BenchRow = {
       const ours: number[] = [];
       const base: number[] = [];
       for (let i = 0; i < repeats; i++) {
-        ours.push(await start(bundle.file, bundle.nodeOptions));
+        ours.push(await start(bundle.file, bundle.nodeOptions, bundle.env));
         base.push(await start(empty, bundle.nodeOptions));
       }
       results.push({ bundle, ms: median(ours), emptyMs: median(base) });

@@ -53,11 +53,15 @@ export const row: BenchRow = {
       ctx.log(`local-cloud: ${burst} requests`);
       await runConcurrently(burst, 32, async (i) => {
         const [route, token] = routes[i % routes.length] as [string, string | undefined];
-        const response = await fetch(`${cold.url}${route}`, {
-          headers: token ? { authorization: `Bearer ${token}` } : {},
-        });
-        await response.arrayBuffer();
-        if (response.status >= 400) failed++;
+        try {
+          const response = await fetch(`${cold.url}${route}`, {
+            headers: token ? { authorization: `Bearer ${token}` } : {},
+          });
+          await response.arrayBuffer();
+          if (response.status >= 400) failed++;
+        } catch {
+          failed++; // a refused or reset connection is counted, not fatal: the RSS after it is the point
+        }
       });
       after = cold.rss();
       afterEmulators = emulatorRss(cold.child.pid as number);
