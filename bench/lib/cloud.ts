@@ -62,7 +62,7 @@ export async function startCloud(options: {
           if (options.collectLogs) logs.push(JSON.parse(line) as Record<string, unknown>);
         } else {
           output += `${line}\n`;
-          const m = /^ready (http:\/\/[\d.:]+) /.exec(line);
+          const m = /^ready (http:\/\/\S+) /.exec(line);
           if (m) resolve({ url: m[1] as string, line });
         }
         nl = pending.indexOf('\n');

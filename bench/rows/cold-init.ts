@@ -53,7 +53,7 @@ export const row: BenchRow = {
     const cloud = await ctx.cloud();
     const assembly = path.join(cloud.stateDir, 'cdk.out');
     const bundles = new Map<string, Bundle>();
-    for (const stack of readAssembly(assembly)) {
+    for (const stack of await readAssembly(assembly)) {
       for (const [id, resource] of Object.entries(stack.template.Resources ?? {})) {
         const r = resource as {
           Type: string;
