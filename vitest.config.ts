@@ -12,6 +12,8 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
+    // The default output, plus a record of the run's wall time for `npm run bench` (test-suite row).
+    reporters: ['default', './test/timing-reporter.ts'],
     projects: [
       {
         test: {

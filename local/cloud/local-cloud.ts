@@ -45,6 +45,14 @@ export interface LocalCloudOptions {
   unsafeFastPostgres?: boolean;
   /** Idle function workers are stopped after this many seconds, so their memory returns. @default 60 */
   workerIdleSeconds?: number;
+  /**
+   * Endpoints the functions get instead of the emulators' own, e.g. the metering proxies of
+   * `npm run cost` (scripts/cost/). The deploy still talks to the emulators directly.
+   */
+  functionEndpoints?: (emulators: {
+    dynamodb: string;
+    s3: string;
+  }) => Promise<{ dynamodb?: string; s3?: string }>;
 }
 
 export interface LocalCloud {
@@ -150,6 +158,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       databaseUrl: emulators.postgres.url,
     };
 
+    const forFunctions = { ...endpoints, ...(await options.functionEndpoints?.(endpoints)) };
     const runtime = new LambdaRuntime({
       // What LocalStack gives its Lambdas too: endpoints and settings through the SDK's standard variables.
       baseEnv: {
@@ -157,8 +166,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         AWS_DEFAULT_REGION: REGION,
         AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
         AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
-        AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
-        AWS_ENDPOINT_URL_S3: endpoints.s3,
+        AWS_ENDPOINT_URL_DYNAMODB: forFunctions.dynamodb,
+        AWS_ENDPOINT_URL_S3: forFunctions.s3,
         AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.eventbridge,
         AWS_ENDPOINT_URL_SFN: endpoints.eventbridge,
         AWS_S3_FORCE_PATH_STYLE: 'true',

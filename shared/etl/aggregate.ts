@@ -1,9 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { QueryEngine } from './engines.ts';
 import { partition, publish, putFile, stagingKey } from './lake.ts';
 import { ParquetFile } from './parquet.ts';
+import { createScratchDir, removeScratchDir, sweepStaleScratchDirs } from './scratch.ts';
 import { AFFECTED_DATES, REPORT_SQL, type ReportName } from './sql.ts';
 import type { StageStats } from './state.ts';
 
@@ -19,7 +18,8 @@ export async function aggregateDay(
 ): Promise<StageStats & { dates: string[]; reports: Record<string, number> }> {
   const started = performance.now();
   const dates = (await engine.query(AFFECTED_DATES(options.date))).map((r) => String(r.dt));
-  const dir = mkdtempSync(path.join(tmpdir(), 'etl-aggregate-'));
+  sweepStaleScratchDirs();
+  const dir = createScratchDir('aggregate');
   const published: string[] = [];
   const reports: Record<string, number> = {};
   let rowsWritten = 0;
@@ -54,6 +54,6 @@ export async function aggregateDay(
       engine: engine.name,
     };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    removeScratchDir(dir);
   }
 }

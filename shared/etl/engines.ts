@@ -1,5 +1,4 @@
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -10,6 +9,9 @@ import {
 } from '@aws-sdk/client-athena';
 import { requireEnv } from '../config.ts';
 import { CURATED_TABLES, getStream, listKeys, type Zone } from './lake.ts';
+import { CURATED_SCHEMAS, type ParquetType } from './records.ts';
+import { createScratchDir, removeScratchDir } from './scratch.ts';
+import { REPORT_SQL } from './sql.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -58,7 +60,7 @@ export class DuckDbEngine implements QueryEngine {
   }
 
   static async overLake(options: { zones: Partial<Record<Zone, string[]>> }): Promise<DuckDbEngine> {
-    const dir = mkdtempSync(path.join(tmpdir(), 'etl-duckdb-'));
+    const dir = createScratchDir('duckdb');
     const engine = await DuckDbEngine.create(dir);
     for (const [zone, tables] of Object.entries(options.zones) as [Zone, string[]][]) {
       for (const table of tables) {
@@ -74,6 +76,10 @@ export class DuckDbEngine implements QueryEngine {
           await engine.connection.run(
             `create view ${view} as select * from read_parquet('${local}/*/*.parquet', hive_partitioning = true, hive_types = {'dt': varchar})`,
           );
+        } else if (LAKE_SCHEMAS[table]) {
+          // An empty lake (the first run, or a day without orders) has no files: an empty view with
+          // the table's columns, as the Glue table is on AWS, so the report SQL finds what it names.
+          await engine.connection.run(emptyView(view, LAKE_SCHEMAS[table]));
         }
       }
     }
@@ -91,8 +97,32 @@ export class DuckDbEngine implements QueryEngine {
 
   async close(): Promise<void> {
     this.connection.closeSync();
-    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    if (this.dir) removeScratchDir(this.dir);
   }
+}
+
+const DUCK_TYPES: Record<ParquetType, string> = {
+  STRING: 'varchar',
+  INT32: 'integer',
+  INT64: 'bigint',
+  DOUBLE: 'double',
+  TIMESTAMP: 'timestamp',
+};
+
+/** Columns of every lake table, curated and analytics (each with its `dt` partition). */
+const LAKE_SCHEMAS: Record<string, readonly (readonly [string, ParquetType])[]> = {
+  ...CURATED_SCHEMAS,
+  ...Object.fromEntries(
+    Object.entries(REPORT_SQL).map(([name, spec]) => [name, spec.columns.filter(([c]) => c !== 'dt')]),
+  ),
+};
+
+/** `create view <name>` with the columns and no rows. */
+export function emptyView(name: string, columns: readonly (readonly [string, ParquetType])[]): string {
+  const list = [...columns, ['dt', 'STRING'] as const]
+    .map(([column, type]) => `cast(null as ${DUCK_TYPES[type]}) as ${column}`)
+    .join(', ');
+  return `create view ${name} as select ${list} where false`;
 }
 
 /**

@@ -1,8 +1,8 @@
 import { once } from 'node:events';
-import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createReadStream, createWriteStream } from 'node:fs';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
+import { createScratchDir, removeScratchDir } from './scratch.ts';
 
 /** One record on its way through the sort: its dedup key, its version and the record itself. */
 export interface Keyed {
@@ -34,7 +34,7 @@ export class ExternalDedup {
 
   constructor(options: { chunkRows?: number; tmpDir?: string } = {}) {
     this.chunkRows = options.chunkRows ?? 50_000;
-    this.dir = mkdtempSync(path.join(options.tmpDir ?? tmpdir(), 'etl-sort-'));
+    this.dir = createScratchDir('sort', options.tmpDir);
   }
 
   async add(item: Keyed): Promise<void> {
@@ -90,7 +90,7 @@ export class ExternalDedup {
       }
     } finally {
       this.chunk = [];
-      rmSync(this.dir, { recursive: true, force: true });
+      removeScratchDir(this.dir);
     }
   }
 }

@@ -1,13 +1,17 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createWriteStream, statSync } from 'node:fs';
 import * as path from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
 import { dynamoDocumentClient } from '../adapters/aws-clients.ts';
 import { toProduct } from '../adapters/catalog-table.ts';
 import { requireEnv } from '../config.ts';
 import { GzipLinesFile } from './gzip-lines.ts';
 import { partition, putFile } from './lake.ts';
+import { createScratchDir, removeScratchDir, sweepStaleScratchDirs } from './scratch.ts';
 import type { StageStats, Watermark } from './state.ts';
 
 export interface ExtractWindow {
@@ -33,79 +37,117 @@ export function windowEnd(date: string, now: Date, settleSeconds: number): strin
 
 /**
  * Incremental extract of orders and their lines from Postgres: every order whose `updated_at` is in
- * (watermark, upTo], in (updated_at, order_id) order, read in keyset pages of `pageSize` (memory is one
- * page), written as they are read to `raw/orders/dt=<date>/<batch>` and `raw/order_items/…`. Items carry
- * their order's `updated_at` (their version) and `created_at`. Returns the new watermark (unchanged
- * when nothing changed, and then no object is written).
+ * (watermark, upTo], in (updated_at, order_id) order, with their lines (which carry their order's
+ * `updated_at`, their version, and `created_at`), written to `raw/orders/dt=<date>/<batch>` and
+ * `raw/order_items/…`. Returns the new watermark (unchanged when nothing changed, and then no object
+ * is written).
+ *
+ * Each table is one `COPY (query) TO STDOUT` streamed through gzip to a file (memory: stream
+ * buffers, whatever the size), both in one REPEATABLE READ transaction so lines and orders come from
+ * the same snapshot. Postgres renders the JSON; CSV mode with a quote and delimiter that JSON text
+ * never contains (control characters are escaped in JSON) passes each line through unchanged.
  */
 export async function extractOrders(
   db: pg.Pool,
   date: string,
   window: ExtractWindow,
-  options: { pageSize?: number } = {},
 ): Promise<{ watermark: Watermark; orders: StageStats; items: StageStats }> {
   const started = performance.now();
-  const pageSize = options.pageSize ?? 5000;
-  const dir = mkdtempSync(path.join(tmpdir(), 'etl-extract-'));
+  sweepStaleScratchDirs();
+  const dir = createScratchDir('extract');
   const name = batchName(window.after);
-  const ordersFile = new GzipLinesFile(path.join(dir, 'orders.jsonl.gz'));
-  const itemsFile = new GzipLinesFile(path.join(dir, 'items.jsonl.gz'));
-  let cursor = window.after;
+  const client = await db.connect();
   try {
-    for (;;) {
-      const page = await db.query<{ line: string; version: string; order_id: string; region: string }>(
-        `select row_to_json(o)::text as line, to_json(o.updated_at) #>> '{}' as version, o.order_id, o.region
-           from orders o
-          where (o.updated_at, o.order_id) > ($1::timestamptz, $2::uuid) and o.updated_at <= $3::timestamptz
-          order by o.updated_at, o.order_id
-          limit $4`,
-        [cursor.updatedAt, cursor.orderId, window.upTo, pageSize],
-      );
-      if (!page.rows.length) break;
-      for (const row of page.rows) await ordersFile.write(row.line);
-      const items = await db.query<{ line: string }>(
-        `select (to_jsonb(i) || jsonb_build_object('order_updated_at', o.updated_at, 'order_created_at', o.created_at))::text as line
-           from order_items i join orders o on o.region = i.region and o.order_id = i.order_id
-          where (i.region, i.order_id) in (select * from unnest($1::text[], $2::uuid[]))
-          order by o.updated_at, i.order_id, i.product_id`,
-        [page.rows.map((r) => r.region), page.rows.map((r) => r.order_id)],
-      );
-      for (const row of items.rows) await itemsFile.write(row.line);
-      const last = page.rows[page.rows.length - 1] as { version: string; order_id: string };
-      cursor = { updatedAt: last.version, orderId: last.order_id };
-      if (page.rows.length < pageSize) break;
-    }
-    const ordersBytes = await ordersFile.close();
-    const itemsBytes = await itemsFile.close();
+    const after = `(${client.escapeLiteral(window.after.updatedAt)}::timestamptz, ${client.escapeLiteral(window.after.orderId)}::uuid)`;
+    const upTo = `${client.escapeLiteral(window.upTo)}::timestamptz`;
+    await client.query('begin isolation level repeatable read read only');
+    // A bulk export may run for minutes: its own bound, below the ETL function's 15-minute timeout,
+    // instead of the request-path statement timeout the pool may carry.
+    await client.query(`set local statement_timeout = '14min'`);
+    const orders = await copyToGzip(
+      client,
+      `select row_to_json(o)::text from orders o
+        where (o.updated_at, o.order_id) > ${after} and o.updated_at <= ${upTo}
+        order by o.updated_at, o.order_id`,
+      path.join(dir, 'orders.jsonl.gz'),
+    );
+    const items = await copyToGzip(
+      client,
+      `select (to_jsonb(i) || jsonb_build_object('order_updated_at', o.updated_at, 'order_created_at', o.created_at))::text
+         from order_items i join orders o on o.region = i.region and o.order_id = i.order_id
+        where (o.updated_at, o.order_id) > ${after} and o.updated_at <= ${upTo}
+        order by o.updated_at, i.order_id, i.product_id`,
+      path.join(dir, 'items.jsonl.gz'),
+    );
+    await client.query('commit');
+    let watermark = window.after;
     const objects: string[] = [];
-    if (ordersFile.lines > 0) {
+    if (orders.lines > 0) {
+      const last = JSON.parse(orders.lastLine) as { updated_at: string; order_id: string };
+      watermark = { updatedAt: last.updated_at, orderId: last.order_id };
       // Lines first, orders last: a reader that sees the orders batch sees its lines.
-      await putFile('raw', `${partition('order_items', date)}${name}`, itemsFile.file, 'application/gzip');
-      await putFile('raw', `${partition('orders', date)}${name}`, ordersFile.file, 'application/gzip');
+      await putFile('raw', `${partition('order_items', date)}${name}`, items.file, 'application/gzip');
+      await putFile('raw', `${partition('orders', date)}${name}`, orders.file, 'application/gzip');
       objects.push(`${partition('order_items', date)}${name}`, `${partition('orders', date)}${name}`);
     }
     const durationMs = Math.round(performance.now() - started);
-    return {
-      watermark: cursor,
-      orders: {
-        rowsRead: ordersFile.lines,
-        rowsWritten: ordersFile.lines,
-        bytesRead: ordersFile.rawBytes,
-        bytesWritten: ordersBytes,
-        durationMs,
-        objects,
-      },
-      items: {
-        rowsRead: itemsFile.lines,
-        rowsWritten: itemsFile.lines,
-        bytesRead: itemsFile.rawBytes,
-        bytesWritten: itemsBytes,
-        durationMs,
-      },
-    };
+    const stats = (c: CopyResult, extra: Partial<StageStats> = {}): StageStats => ({
+      rowsRead: c.lines,
+      rowsWritten: c.lines,
+      bytesRead: c.rawBytes,
+      bytesWritten: c.gzBytes,
+      durationMs,
+      ...extra,
+    });
+    return { watermark, orders: stats(orders, { objects }), items: stats(items) };
+  } catch (error) {
+    await client.query('rollback').catch(() => {});
+    throw error;
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    client.release();
+    removeScratchDir(dir);
   }
+}
+
+interface CopyResult {
+  file: string;
+  lines: number;
+  rawBytes: number;
+  gzBytes: number;
+  lastLine: string;
+}
+
+/** `COPY (sql) TO STDOUT` of one text column → gzip → file; counts lines and keeps the last one. */
+async function copyToGzip(client: pg.PoolClient, sql: string, file: string): Promise<CopyResult> {
+  const copy = client.query(
+    copyTo(`copy (${sql}) to stdout with (format csv, quote e'\\x01', delimiter e'\\x02')`),
+  );
+  let lines = 0;
+  let rawBytes = 0;
+  let tail: Buffer = Buffer.alloc(0);
+  const count = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      rawBytes += chunk.length;
+      let at = chunk.indexOf(10);
+      while (at >= 0) {
+        lines++;
+        at = chunk.indexOf(10, at + 1);
+      }
+      // Keep the bytes after the second-to-last newline seen so far: the last line, once complete.
+      const joined = tail.length ? Buffer.concat([tail, chunk]) : chunk;
+      const end = joined.lastIndexOf(10, joined.length - 2);
+      tail = end >= 0 ? joined.subarray(end + 1) : joined;
+      done(null, chunk);
+    },
+  });
+  await pipeline(copy, count, createGzip({ level: 6 }), createWriteStream(file));
+  return {
+    file,
+    lines,
+    rawBytes,
+    gzBytes: statSync(file).size,
+    lastLine: tail.toString('utf8').trimEnd(),
+  };
 }
 
 /**
@@ -116,7 +158,7 @@ export async function extractOrders(
 export async function extractCatalog(date: string, segments = 4): Promise<StageStats> {
   const started = performance.now();
   const table = requireEnv('CATALOG_TABLE');
-  const dir = mkdtempSync(path.join(tmpdir(), 'etl-catalog-'));
+  const dir = createScratchDir('catalog');
   try {
     const results = await Promise.all(
       Array.from({ length: segments }, async (_, segment) => {
@@ -151,6 +193,6 @@ export async function extractCatalog(date: string, segments = 4): Promise<StageS
       objects: results.map((r) => r.key),
     };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    removeScratchDir(dir);
   }
 }

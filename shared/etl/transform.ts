@@ -1,5 +1,4 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync } from 'node:fs';
 import * as path from 'node:path';
 import { ExternalDedup } from './external-sort.ts';
 import { GzipLinesFile, gunzipLines } from './gzip-lines.ts';
@@ -12,6 +11,7 @@ import {
   validateOrderItem,
   validateProduct,
 } from './records.ts';
+import { createScratchDir, removeScratchDir, sweepStaleScratchDirs } from './scratch.ts';
 import type { StageStats } from './state.ts';
 
 export const CURATED_FILE = 'part-00000.parquet';
@@ -48,7 +48,8 @@ export async function transformDay(
 ): Promise<StageStats & { tables: Record<string, StageStats> }> {
   const started = performance.now();
   const { runId, date } = options;
-  const dir = mkdtempSync(path.join(tmpdir(), 'etl-transform-'));
+  sweepStaleScratchDirs(); // left by a worker that was killed (timeout, out of memory)
+  const dir = createScratchDir('transform');
   const tables: Record<string, StageStats> = {};
   const published: string[] = [];
   try {
@@ -161,6 +162,6 @@ export async function transformDay(
       tables,
     };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    removeScratchDir(dir);
   }
 }

@@ -1,0 +1,186 @@
+/**
+ * Local clouds for the benchmark rows: `local/cli/start.ts` in a child process (so the bench's own
+ * client load does not share an event loop with the gateway), with its state in a scratch directory.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { EndpointsFile } from '../../local/cloud/local-cloud.ts';
+import { ensureSigningKey } from '../../local/cloud/signing-key.ts';
+import { LOCAL_AUDIENCE, LOCAL_ISSUER, signToken } from '../../shared/auth/jwt.ts';
+
+export interface RunningCloud {
+  url: string;
+  child: ChildProcess;
+  stateDir: string;
+  /** Milliseconds from spawn to the `ready` line, and the line itself. */
+  readyMs: number;
+  readyLine: string;
+  endpoints: { dynamodb: string; s3: string };
+  /** The Postgres it uses, when the caller gave one (`DATABASE_URL`). */
+  databaseUrl?: string;
+  /** Every JSON log line it printed (only without `quiet`): platform.report records and the like. */
+  logs: Record<string, unknown>[];
+  token(sub: string, admin?: boolean): Promise<string>;
+  /** RSS of the whole process tree (local cloud, workers, emulators) in MB, and its process count. */
+  rss(): { mb: number; processes: number };
+  stop(): Promise<void>;
+}
+
+export async function startCloud(options: {
+  root: string;
+  stateDir: string;
+  fresh?: boolean;
+  databaseUrl?: string;
+  /** Keep log lines (for platform.report records); default quiet. */
+  collectLogs?: boolean;
+}): Promise<RunningCloud> {
+  const started = performance.now();
+  const args = ['local/cli/start.ts', '--state-dir', options.stateDir, '--port', '0'];
+  if (!options.collectLogs) args.push('--quiet');
+  if (options.fresh) args.push('--fresh');
+  const child = spawn(process.execPath, args, {
+    cwd: options.root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, DATABASE_URL: options.databaseUrl },
+  });
+  const logs: Record<string, unknown>[] = [];
+  let output = '';
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  const ready = await new Promise<{ url: string; line: string }>((resolve, reject) => {
+    let pending = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      pending += d.toString();
+      let nl = pending.indexOf('\n');
+      while (nl >= 0) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        if (line.startsWith('{')) {
+          if (options.collectLogs) logs.push(JSON.parse(line) as Record<string, unknown>);
+        } else {
+          output += `${line}\n`;
+          const m = /^ready (http:\/\/\S+) /.exec(line);
+          if (m) resolve({ url: m[1] as string, line });
+        }
+        nl = pending.indexOf('\n');
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`local cloud exited with ${code}: ${output}${stderr}`)));
+  });
+  const readyMs = performance.now() - started;
+  const endpoints = (
+    JSON.parse(readFileSync(path.join(options.stateDir, 'endpoints.json'), 'utf8')) as EndpointsFile
+  ).endpoints ?? { dynamodb: '', s3: '' };
+  let key: Awaited<ReturnType<typeof ensureSigningKey>> | undefined;
+  return {
+    url: ready.url,
+    child,
+    stateDir: options.stateDir,
+    readyMs,
+    readyLine: ready.line,
+    endpoints,
+    databaseUrl: options.databaseUrl,
+    logs,
+    async token(sub, admin = false) {
+      key ??= await ensureSigningKey(path.join(options.stateDir, 'keys'));
+      return signToken(
+        key.privateJwk,
+        { sub, groups: admin ? ['admin'] : [] },
+        { issuer: LOCAL_ISSUER, audience: LOCAL_AUDIENCE },
+      );
+    },
+    rss: () => treeRss(child.pid as number),
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** A process and all its descendants (Linux /proc): pid, RSS in kB and command line of each. */
+export function processTree(rootPid: number): { pid: number; rssKb: number; cmdline: string }[] {
+  const children = new Map<number, number[]>();
+  const info = new Map<number, { pid: number; rssKb: number; cmdline: string }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const status = readFileSync(`/proc/${entry}/status`, 'utf8');
+      const pid = Number(entry);
+      const ppid = Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]);
+      const rssKb = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      info.set(pid, { pid, rssKb, cmdline });
+      children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  const tree: { pid: number; rssKb: number; cmdline: string }[] = [];
+  const stack = [rootPid];
+  while (stack.length) {
+    const pid = stack.pop() as number;
+    const p = info.get(pid);
+    if (p) tree.push(p);
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return tree;
+}
+
+/** Sum of RSS over a process tree, in MB, and its process count. */
+export function treeRss(rootPid: number): { mb: number; processes: number } {
+  const tree = processTree(rootPid);
+  return { mb: tree.reduce((n, p) => n + p.rssKb, 0) / 1024, processes: tree.length };
+}
+
+/** A small JSON-over-HTTP client for the shop's API. */
+export async function call<T = Record<string, unknown>>(
+  url: string,
+  method: string,
+  route: string,
+  options: {
+    token?: string;
+    body?: unknown;
+    headers?: Record<string, string>;
+    expect?: number;
+    /** Retries after a 5xx (a cold start that timed out on a loaded machine); only for idempotent calls. */
+    retries?: number;
+    /** Counts the retries made. */
+    onRetry?: () => void;
+  } = {},
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await callOnce<T>(url, method, route, options);
+    } catch (error) {
+      if (attempt >= (options.retries ?? 0) || !/: 5\d\d /.test((error as Error).message)) throw error;
+      options.onRetry?.();
+      await new Promise((r) => setTimeout(r, 500 * (attempt + 1)));
+    }
+  }
+}
+
+async function callOnce<T>(
+  url: string,
+  method: string,
+  route: string,
+  options: { token?: string; body?: unknown; headers?: Record<string, string>; expect?: number },
+): Promise<T> {
+  const response = await fetch(`${url}${route}`, {
+    method,
+    headers: {
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      'content-type': 'application/json',
+      ...options.headers,
+    },
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  });
+  const text = await response.text();
+  if (options.expect ? response.status !== options.expect : response.status >= 300)
+    throw new Error(`${method} ${route}: ${response.status} ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}

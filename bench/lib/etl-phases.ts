@@ -1,0 +1,271 @@
+/**
+ * The ETL row's phases, each run in its own process (`node bench/lib/etl-phases.ts --phase P --dir D
+ * --orders N`) so that its peak RSS is its own; each prints one JSON line with its counts, time and
+ * peak RSS. Used by bench/rows/etl.ts.
+ *
+ * - generate: N synthetic orders (~2 lines each, 10% also in a later cancelled version) as raw gzip
+ *   JSON Lines, exactly as the extract writes them;
+ * - extract: `extractOrders` (shared/etl/extract.ts) from a Postgres loaded with N orders (see
+ *   {@link startExtractSource}) to s3rver; extract-copy: the baseline, Postgres' own `COPY` of the
+ *   same JSON rows, read and discarded;
+ * - ours: the transform's building blocks (gunzip → validate → external-sort dedupe → Parquet) on
+ *   local files; duckdb: the same raw → Parquet conversion (latest version per key) in DuckDB;
+ * - aggregate: the report SQL on DuckDB with the results written by our Parquet writer, as the
+ *   aggregate step does; aggregate-duck: DuckDB writing the same results itself (`COPY … TO`).
+ */
+import { createReadStream, mkdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import type pg from 'pg';
+import { DuckDbEngine } from '../../shared/etl/engines.ts';
+import { ExternalDedup } from '../../shared/etl/external-sort.ts';
+import { GzipLinesFile, gunzipLines } from '../../shared/etl/gzip-lines.ts';
+import { ParquetFile } from '../../shared/etl/parquet.ts';
+import { CURATED_SCHEMAS, validateOrder, validateOrderItem } from '../../shared/etl/records.ts';
+import { REPORT_SQL } from '../../shared/etl/sql.ts';
+import { EXTRACT_DATE } from './etl-source.ts';
+
+const { values } = parseArgs({
+  options: {
+    orders: { type: 'string', default: '100000' },
+    chunk: { type: 'string', default: '50000' },
+    phase: { type: 'string' },
+    dir: { type: 'string' },
+  },
+});
+
+/** Prints the phase's result with the process's peak RSS (VmHWM: the kernel's high-water mark). */
+const finish = (result: Record<string, unknown>) => {
+  const hwmKb = Number(/^VmHWM:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0);
+  const peakRssMB = Math.round(Math.max(hwmKb * 1024, process.memoryUsage().rss) / 1048576);
+  process.stdout.write(`${JSON.stringify({ ...result, peakRssMB })}\n`);
+};
+
+const CATEGORIES = ['books', 'tea', 'games', 'garden', 'tools', 'music', 'toys', 'food'];
+const PRODUCTS = Array.from({ length: 2000 }, (_, i) => ({
+  id: `p${i}`,
+  name: `Product ${i}`,
+  category: CATEGORIES[i % 8] as string,
+}));
+
+async function generate(dir: string, n: number) {
+  const orders = new GzipLinesFile(path.join(dir, 'orders.jsonl.gz'));
+  const items = new GzipLinesFile(path.join(dir, 'items.jsonl.gz'));
+  const base = Date.parse('2025-05-01T00:00:00Z');
+  const ts = (ms: number, micros: number) =>
+    `${new Date(ms).toISOString().slice(0, 19)}.${String(micros).padStart(6, '0')}+00:00`;
+  let seed = 42;
+  const rnd = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
+  for (let i = 0; i < n; i++) {
+    const id = `${i.toString(16).padStart(8, '0')}-0000-4000-8000-${(i * 7919).toString(16).padStart(12, '0').slice(-12)}`;
+    const created = base + Math.floor(rnd() * 86_400_000);
+    const region = ['eu', 'us', 'ap'][i % 3] as string;
+    const lines = 1 + Math.floor(rnd() * 3);
+    const versions = i % 10 === 0 ? ['PLACED', 'CANCELLED'] : ['PLACED'];
+    for (const [v, status] of versions.entries()) {
+      const updated = created + v * 3_600_000;
+      await orders.write(
+        JSON.stringify({
+          order_id: id,
+          region,
+          user_id: `u${i % 5000}`,
+          status,
+          total_cents: 1000 * lines,
+          created_at: ts(created, i % 1000),
+          updated_at: ts(updated, i % 1000),
+        }),
+      );
+      for (let l = 0; l < lines; l++) {
+        const p = PRODUCTS[(i + l * 31) % PRODUCTS.length] as { id: string };
+        await items.write(
+          JSON.stringify({
+            region,
+            order_id: id,
+            product_id: p.id,
+            quantity: 1 + (l % 3),
+            unit_price_cents: 1000,
+            order_updated_at: ts(updated, i % 1000),
+            order_created_at: ts(created, i % 1000),
+          }),
+        );
+      }
+    }
+  }
+  const o = await orders.close();
+  const it = await items.close();
+  return {
+    orderLines: orders.lines,
+    itemLines: items.lines,
+    rawBytes: orders.rawBytes + items.rawBytes,
+    gzBytes: o + it,
+  };
+}
+
+async function oursTransform(dir: string) {
+  const catalog = new Map(PRODUCTS.map((p) => [p.id, { name: p.name, category: p.category }]));
+  const out = path.join(dir, 'ours');
+  mkdirSync(out, { recursive: true });
+  const started = performance.now();
+  let read = 0;
+  let written = 0;
+  for (const [table, file, validate] of [
+    ['orders', 'orders.jsonl.gz', (r: Record<string, unknown>) => validateOrder(r)],
+    ['order_items', 'items.jsonl.gz', (r: Record<string, unknown>) => validateOrderItem(r, catalog)],
+  ] as const) {
+    const dedup = new ExternalDedup({ chunkRows: Number(values.chunk), tmpDir: dir });
+    const lines = gunzipLines(createReadStream(path.join(dir, file)));
+    for await (const line of lines) {
+      read++;
+      const checked = validate(JSON.parse(line) as Record<string, unknown>);
+      if (checked.ok) await dedup.add({ key: checked.key, version: checked.version, record: line });
+    }
+    const parquet = new ParquetFile(path.join(out, `${table}.parquet`), CURATED_SCHEMAS[table]);
+    for await (const w of dedup.drain()) {
+      const checked = validate(JSON.parse(w.record) as Record<string, unknown>);
+      if (checked.ok) parquet.append(checked.row as unknown as Record<string, unknown>);
+    }
+    parquet.close();
+    written += parquet.rows;
+  }
+  finish({ phase: 'transform (ours)', read, written, ms: Math.round(performance.now() - started) });
+}
+
+async function duckTransform(dir: string) {
+  const out = path.join(dir, 'duck');
+  mkdirSync(out, { recursive: true });
+  const engine = await DuckDbEngine.create();
+  const started = performance.now();
+  await engine.run(`copy (
+      select * exclude (rn) from (
+        select *, row_number() over (partition by order_id order by updated_at desc) as rn
+        from read_json('${dir}/orders.jsonl.gz', format = 'newline_delimited')
+      ) where rn = 1 order by order_id
+    ) to '${out}/orders.parquet' (format parquet)`);
+  await engine.run(`copy (
+      select * exclude (rn) from (
+        select *, row_number() over (partition by order_id, product_id order by order_updated_at desc) as rn
+        from read_json('${dir}/items.jsonl.gz', format = 'newline_delimited')
+      ) where rn = 1 order by order_id, product_id
+    ) to '${out}/order_items.parquet' (format parquet)`);
+  const [{ n }] = (await engine.query(
+    `select (select count(*) from '${out}/orders.parquet') + (select count(*) from '${out}/order_items.parquet') as n`,
+  )) as [{ n: bigint }];
+  await engine.close();
+  finish({ phase: 'transform (DuckDB)', written: Number(n), ms: Math.round(performance.now() - started) });
+}
+
+async function curatedViews(engine: DuckDbEngine, dir: string) {
+  for (const table of ['orders', 'order_items'])
+    await engine.run(
+      `create view curated_${table} as select *, '2025-05-01' as dt from '${dir}/ours/${table}.parquet'`,
+    );
+}
+
+/** As the aggregate step: the report SQL on DuckDB, rows back to Node, written by our Parquet writer. */
+async function aggregate(dir: string) {
+  const engine = await DuckDbEngine.create();
+  const out = path.join(dir, 'aggregate-ours');
+  mkdirSync(out, { recursive: true });
+  const started = performance.now();
+  await curatedViews(engine, dir);
+  let rows = 0;
+  for (const [name, spec] of Object.entries(REPORT_SQL)) {
+    const parquet = new ParquetFile(path.join(out, `${name}.parquet`), spec.columns);
+    for (const row of await engine.query(spec.sql(['2025-05-01']))) parquet.append(row);
+    parquet.close();
+    rows += parquet.rows;
+  }
+  await engine.close();
+  finish({ phase: 'aggregate (ours)', written: rows, ms: Math.round(performance.now() - started) });
+}
+
+/** Baseline: the same SQL, DuckDB writing the Parquet itself. */
+async function aggregateDuck(dir: string) {
+  const engine = await DuckDbEngine.create();
+  const out = path.join(dir, 'aggregate-duck');
+  mkdirSync(out, { recursive: true });
+  const started = performance.now();
+  await curatedViews(engine, dir);
+  for (const [name, spec] of Object.entries(REPORT_SQL))
+    await engine.run(`copy (${spec.sql(['2025-05-01'])}) to '${out}/${name}.parquet' (format parquet)`);
+  await engine.close();
+  finish({ phase: 'aggregate (DuckDB COPY)', ms: Math.round(performance.now() - started) });
+}
+
+/** Baseline of the extract: Postgres' own COPY of the same JSON rows, read and thrown away. */
+async function extractCopy() {
+  const { default: pgModule } = await import('pg');
+  const { to } = await import('pg-copy-streams');
+  const { Writable } = await import('node:stream');
+  const { pipeline } = await import('node:stream/promises');
+  const client = new pgModule.Client({ connectionString: process.env.DATABASE_URL });
+  await client.connect();
+  try {
+    const started = performance.now();
+    let rawBytes = 0;
+    let read = 0;
+    for (const sql of [
+      'select row_to_json(o)::text from orders o order by o.updated_at, o.order_id',
+      `select (to_jsonb(i) || jsonb_build_object('order_updated_at', o.updated_at, 'order_created_at', o.created_at))::text
+         from order_items i join orders o on o.region = i.region and o.order_id = i.order_id
+        order by o.updated_at, i.order_id, i.product_id`,
+    ]) {
+      await pipeline(
+        client.query(to(`copy (${sql}) to stdout`)),
+        new Writable({
+          write(chunk: Buffer, _encoding, done) {
+            rawBytes += chunk.length;
+            for (let at = chunk.indexOf(10); at >= 0; at = chunk.indexOf(10, at + 1)) read++;
+            done();
+          },
+        }),
+      );
+    }
+    finish({ phase: 'extract baseline (COPY)', read, rawBytes, ms: Math.round(performance.now() - started) });
+  } finally {
+    await client.end();
+  }
+}
+
+/** The extract phase (child process): the environment it needs is set by the parent before it starts. */
+async function extract() {
+  const { default: pgModule } = await import('pg');
+  const { extractOrders } = await import('../../shared/etl/extract.ts');
+  const { EPOCH_WATERMARK } = await import('../../shared/etl/state.ts');
+  const db: pg.Pool = new pgModule.Pool({ connectionString: process.env.DATABASE_URL });
+  try {
+    const started = performance.now();
+    const out = await extractOrders(db, EXTRACT_DATE, {
+      after: EPOCH_WATERMARK,
+      upTo: '2100-01-01T00:00:00.000000+00:00',
+    });
+    const ms = Math.round(performance.now() - started);
+    finish({
+      phase: 'extract (PG → S3)',
+      read: out.orders.rowsRead + out.items.rowsRead,
+      written: out.orders.rowsWritten + out.items.rowsWritten,
+      rawBytes: (out.orders.bytesRead ?? 0) + (out.items.bytesRead ?? 0),
+      gzBytes: (out.orders.bytesWritten ?? 0) + (out.items.bytesWritten ?? 0),
+      ms,
+    });
+  } finally {
+    await db.end();
+  }
+}
+
+if (values.phase) {
+  const dir = values.dir as string;
+  if (values.phase === 'generate')
+    finish({ phase: 'generate', ...(await generate(dir, Number(values.orders))) });
+  else if (values.phase === 'extract') await extract();
+  else if (values.phase === 'ours') await oursTransform(dir);
+  else if (values.phase === 'duckdb') await duckTransform(dir);
+  else if (values.phase === 'aggregate') await aggregate(dir);
+  else if (values.phase === 'aggregate-duck') await aggregateDuck(dir);
+  else if (values.phase === 'extract-copy') await extractCopy();
+  else throw new Error(`unknown phase ${values.phase}`);
+  process.exit(0);
+}

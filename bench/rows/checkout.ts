@@ -1,0 +1,160 @@
+/**
+ * Checkout throughput: `POST /orders` through the local gateway (authorizer, Lambda worker, cart read
+ * from DynamoDB, the Postgres transaction, outbox relay) at concurrency 1, 8 and 32, against a bare
+ * SQL loop doing the same transaction on the same Postgres with as many connections: claim the
+ * Idempotency-Key, take the stock, insert the order and its line, read them back, write the two
+ * outbox events. Carts are filled before the clock starts.
+ */
+import pg from 'pg';
+import { call } from '../lib/cloud.ts';
+import { type BenchRow, goal, measure, runConcurrently } from '../lib/row.ts';
+
+const LEVELS = [1, 8, 32];
+
+export const row: BenchRow = {
+  name: 'checkout',
+  title: 'POST /orders through the gateway vs the same transaction as a bare SQL loop',
+  order: 20,
+  sharedCloud: true,
+  async run(ctx) {
+    const cloud = await ctx.cloud();
+    if (!cloud.databaseUrl) throw new Error('the shared cloud has no known DATABASE_URL');
+    const admin = await cloud.token('bench-admin', true);
+    const product = await call<{ productId: string }>(cloud.url, 'POST', '/products', {
+      token: admin,
+      body: { name: 'Bench checkout', category: 'bench', priceCents: 500, currency: 'EUR' },
+      retries: 3,
+    });
+    await call(cloud.url, 'PUT', `/inventory/${product.productId}`, {
+      token: admin,
+      body: { stock: 10_000_000 },
+      retries: 3,
+    });
+    const pool = new pg.Pool({ connectionString: cloud.databaseUrl, max: 32 });
+    const measurements = [];
+    const ratios: number[] = [];
+    let retries = 0;
+    try {
+      for (const concurrency of LEVELS) {
+        const n = (ctx.quick ? 8 : 40) * Math.max(1, Math.ceil(concurrency / 4));
+        const shoppers = await Promise.all(
+          Array.from({ length: n }, (_, i) => cloud.token(`bench-c${concurrency}-${process.pid}-${i}`)),
+        );
+        // Carts first (not timed), ramping up so that new workers start one after another.
+        for (const [from, to, c] of [
+          [0, 4, 1],
+          [4, n, 4],
+        ] as const) {
+          await runConcurrently(Math.max(0, Math.min(n, to) - from), c, async (j) => {
+            await call(cloud.url, 'PUT', `/cart/items/${product.productId}`, {
+              token: shoppers[from + j],
+              body: { quantity: 1 },
+              retries: 3,
+            });
+          });
+        }
+        const apiMs = await runConcurrently(n, concurrency, async (i) => {
+          // A retry with the same Idempotency-Key cannot place a second order.
+          await call(cloud.url, 'POST', '/orders', {
+            token: shoppers[i],
+            body: { region: 'eu' },
+            headers: { 'idempotency-key': `bench-${process.pid}-${concurrency}-${i}` },
+            expect: 201,
+            retries: 2,
+            onRetry: () => retries++,
+          });
+        });
+        const sqlMs = await runConcurrently(n, concurrency, (i) =>
+          bareCheckout(pool, `bench-sql-${process.pid}-${concurrency}-${i}`, product.productId),
+        );
+        const ours = (n / apiMs) * 1000;
+        const base = (n / sqlMs) * 1000;
+        ratios.push(ours / base);
+        measurements.push(
+          measure(
+            `orders/s at concurrency ${concurrency}`,
+            ours,
+            'orders/s',
+            'bare SQL loop, same transaction',
+            base,
+            `${n} orders each`,
+          ),
+        );
+      }
+    } finally {
+      await pool.end();
+    }
+    const worst = Math.min(...ratios);
+    return {
+      measurements,
+      notes: retries
+        ? [`${retries} POST /orders retried after a 5xx (same Idempotency-Key; time included)`]
+        : [],
+      goals: [
+        goal(
+          'checkout throughput ÷ bare SQL (worst concurrency)',
+          worst,
+          '>=',
+          0.5,
+          '×',
+          worst < 0.5
+            ? 'each order is also an authorizer call, a DynamoDB cart read, the Lambda worker hop and the outbox relay; the local function runs at most 4 workers at once'
+            : undefined,
+        ),
+      ],
+    };
+  },
+};
+
+/** The checkout transaction of shared/adapters/orders-db.ts `placeOrder`, statement for statement. */
+async function bareCheckout(pool: pg.Pool, key: string, productId: string): Promise<void> {
+  const client = await pool.connect();
+  const orderId = crypto.randomUUID();
+  try {
+    await client.query('begin');
+    const claimed = await client.query(
+      `insert into order_requests (user_id, idempotency_key, request_hash, region, order_id)
+       values ($1, $2, $3, $4, $5) on conflict do nothing`,
+      ['bench-sql', key, 'hash', 'eu', orderId],
+    );
+    if (claimed.rowCount !== 1) throw new Error('key taken');
+    const taken = await client.query<{ stock: number; version: string }>(
+      `update inventory set stock = stock - $2, version = version + 1, updated_at = now()
+        where product_id = $1 and stock >= $2 returning stock, version`,
+      [productId, 1],
+    );
+    if (!taken.rows[0]) throw new Error('out of stock');
+    await client.query(
+      `insert into orders (order_id, region, user_id, status, total_cents, created_at, updated_at)
+       values ($1, $2, $3, 'PLACED', $4, $5, $5) returning order_id, region, status, total_cents, created_at, updated_at`,
+      [orderId, 'eu', 'bench-sql', 500, new Date()],
+    );
+    await client.query(
+      `insert into order_items (region, order_id, product_id, quantity, unit_price_cents)
+       select $1, $2, * from unnest($3::text[], $4::int[], $5::bigint[])`,
+      ['eu', orderId, [productId], [1], [500]],
+    );
+    await client.query(
+      `select order_id, product_id, quantity, unit_price_cents from order_items
+        where order_id = any($1::uuid[]) order by product_id`,
+      [[orderId]],
+    );
+    await client.query(
+      // Marked published: the API's relay must not send these stand-in events to the bus.
+      `insert into outbox (event_id, source, detail_type, detail, published_at)
+       select *, now() from unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[])`,
+      [
+        [crypto.randomUUID(), crypto.randomUUID()],
+        ['shop.orders', 'shop.inventory'],
+        ['OrderPlaced', 'InventoryChanged'],
+        [JSON.stringify({ orderId, bench: true }), JSON.stringify({ productId, bench: true })],
+      ],
+    );
+    await client.query('commit');
+  } catch (error) {
+    await client.query('rollback').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * The embedded local cloud: `npm start` → ready on a fresh clone (no state, no synth cache) and
+ * again with everything cached, and the RSS of its whole process tree (gateway, Lambda workers,
+ * emulators) idle and after a burst of 10,000 requests (`--quick`: 1,000) over several routes at
+ * concurrency 32. Baselines: the emulators alone — their share of the start (from the ready line)
+ * and their RSS (DynamoDB Local, s3rver, Postgres) — which any local setup of these stores pays.
+ */
+import * as path from 'node:path';
+import { call, processTree, startCloud } from '../lib/cloud.ts';
+import { type BenchRow, goal, measure, runConcurrently } from '../lib/row.ts';
+
+/** RSS in MB of the emulator processes of a local cloud (DynamoDB Local's Java, Postgres, s3rver). */
+const emulatorRss = (rootPid: number) =>
+  processTree(rootPid)
+    .filter((p) => /java|postgres|s3rver/.test(p.cmdline))
+    .reduce((n, p) => n + p.rssKb, 0) / 1024;
+
+/** Seconds of the emulators' start, from `ready … (synth 0.1s, emulators 1.1s, deploy 0.3s)`. */
+const emulatorsSeconds = (line: string) => Number(/emulators ([\d.]+)s/.exec(line)?.[1] ?? Number.NaN);
+
+export const row: BenchRow = {
+  name: 'local-cloud',
+  title: 'npm start → ready (fresh clone, cached), RSS idle and after a request burst',
+  order: 50,
+  async run(ctx) {
+    const stateDir = path.join(ctx.scratch, 'local-cloud');
+    const burst = ctx.quick ? 1_000 : 10_000;
+    const cold = await startCloud({ root: ctx.root, stateDir });
+    let idle: { mb: number; processes: number };
+    let after: { mb: number; processes: number };
+    let idleEmulators: number;
+    let afterEmulators: number;
+    let failed = 0;
+    try {
+      await new Promise((r) => setTimeout(r, 3000));
+      idle = cold.rss();
+      idleEmulators = emulatorRss(cold.child.pid as number);
+      const admin = await cold.token('bench-admin', true);
+      const shopper = await cold.token('bench-shopper');
+      const product = await call<{ productId: string }>(cold.url, 'POST', '/products', {
+        token: admin,
+        body: { name: 'Burst mug', category: 'bench', priceCents: 999, currency: 'EUR' },
+        retries: 3,
+      });
+      const routes: [string, string | undefined][] = [
+        ['/health', undefined],
+        [`/products/${product.productId}`, undefined],
+        ['/products?category=bench&limit=10', undefined],
+        ['/me', shopper],
+        ['/cart', shopper],
+        ['/orders?limit=5', shopper],
+      ];
+      ctx.log(`local-cloud: ${burst} requests`);
+      await runConcurrently(burst, 32, async (i) => {
+        const [route, token] = routes[i % routes.length] as [string, string | undefined];
+        try {
+          const response = await fetch(`${cold.url}${route}`, {
+            headers: token ? { authorization: `Bearer ${token}` } : {},
+          });
+          await response.arrayBuffer();
+          if (response.status >= 400) failed++;
+        } catch {
+          failed++; // a refused or reset connection is counted, not fatal: the RSS after it is the point
+        }
+      });
+      after = cold.rss();
+      afterEmulators = emulatorRss(cold.child.pid as number);
+    } finally {
+      await cold.stop();
+    }
+    const cached = await startCloud({ root: ctx.root, stateDir });
+    await cached.stop();
+    const coldS = cold.readyMs / 1000;
+    const cachedS = cached.readyMs / 1000;
+    const emulatorsName = 'emulators alone (from the ready line)';
+    return {
+      measurements: [
+        measure(
+          'start → ready, fresh clone (no state, no synth cache)',
+          coldS,
+          's',
+          emulatorsName,
+          emulatorsSeconds(cold.readyLine),
+          cold.readyLine,
+        ),
+        measure(
+          'start → ready, cached (second start)',
+          cachedS,
+          's',
+          emulatorsName,
+          emulatorsSeconds(cached.readyLine),
+          cached.readyLine,
+        ),
+        measure(`RSS idle (${idle.processes} processes)`, idle.mb, 'MB', 'emulators alone', idleEmulators),
+        measure(
+          `RSS after ${burst.toLocaleString('en-US')} requests (${after.processes} processes)`,
+          after.mb,
+          'MB',
+          'emulators alone',
+          afterEmulators,
+          `${failed} of ${burst} answered ≥ 400`,
+        ),
+      ],
+      goals: [
+        goal(
+          'fresh-clone npm start → ready',
+          coldS,
+          '<=',
+          8,
+          's',
+          coldS > 8 ? `${cold.readyLine}; the machine's load average was high during this run` : undefined,
+        ),
+        goal('cached npm start → ready', cachedS, '<=', 2, 's', cachedS > 2 ? cached.readyLine : undefined),
+        goal(
+          `local cloud RSS after a ${burst.toLocaleString('en-US')}-request burst`,
+          after.mb / 1024,
+          '<=',
+          1.5,
+          'GB',
+        ),
+      ],
+    };
+  },
+};

@@ -1,0 +1,65 @@
+/**
+ * The test suite's wall time. By default READS the last full `npm test` run recorded by the vitest
+ * reporter test/timing-reporter.ts (`.local/last-test-run.json`); `BENCH_RUN_TESTS=1` RUNS
+ * `npm test` instead and times it (several minutes). The report says which one it was.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { type BenchRow, goal, measure } from '../lib/row.ts';
+
+export interface RecordedTestRun {
+  startedAt: string;
+  wallMs: number;
+  projects: string[];
+  passed: number;
+  failed: number;
+  full: boolean;
+}
+
+export const row: BenchRow = {
+  name: 'test-suite',
+  title: 'npm test wall time',
+  order: 60,
+  async run(ctx) {
+    const record = path.join(ctx.root, '.local', 'last-test-run.json');
+    let how: string;
+    let run: RecordedTestRun;
+    if (process.env.BENCH_RUN_TESTS === '1') {
+      const t0 = performance.now();
+      const out = spawnSync('npm', ['test'], { cwd: ctx.root, stdio: 'inherit' });
+      const wallMs = performance.now() - t0;
+      run = existsSync(record)
+        ? (JSON.parse(readFileSync(record, 'utf8')) as RecordedTestRun)
+        : { startedAt: '', wallMs, projects: [], passed: 0, failed: out.status ? 1 : 0, full: true };
+      run.wallMs = wallMs;
+      how = 'ran `npm test` in this bench run';
+    } else {
+      if (!existsSync(record))
+        return {
+          measurements: [],
+          notes: [
+            'no recorded `npm test` run yet (.local/last-test-run.json): run `npm test` once, or BENCH_RUN_TESTS=1',
+          ],
+        };
+      run = JSON.parse(readFileSync(record, 'utf8')) as RecordedTestRun;
+      if (!run.full) how = `recorded run of ${run.projects.join(', ')} only`;
+      else how = `read from the last full \`npm test\` (${run.startedAt})`;
+    }
+    const minutes = run.wallMs / 60_000;
+    return {
+      measurements: [
+        measure(
+          'npm test wall time',
+          minutes,
+          'min',
+          undefined,
+          undefined,
+          `${how}; ${run.passed} passed, ${run.failed} failed`,
+        ),
+      ],
+      goals: run.full ? [goal('npm test wall time on this machine', minutes, '<=', 4, 'min', how)] : [],
+      notes: [how],
+    };
+  },
+};
