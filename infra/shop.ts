@@ -8,6 +8,7 @@ import { addEtlRoutes, EtlStack } from './stacks/etl-stack.ts';
 import { EventsStack } from './stacks/events-stack.ts';
 import { ObservabilityStack } from './stacks/observability-stack.ts';
 import { ServicesStack } from './stacks/services-stack.ts';
+import { connectWebConsole, type WebStack } from './stacks/web-stack.ts';
 
 export interface Shop {
   readonly data: DataStack;
@@ -17,6 +18,8 @@ export interface Shop {
   /** Not on `target=localstack` (Glue and Athena are not in LocalStack's free tier). */
   readonly etl?: EtlStack;
   readonly observability: ObservabilityStack;
+  /** The web console's bucket and distribution (`target=aws` only; the local cloud serves it itself). */
+  readonly web?: WebStack;
 }
 
 /**
@@ -64,7 +67,8 @@ export function buildShop(app: App, config: ShopConfig): Shop {
     services,
     description: description('dashboard and alarms'),
   });
-  const shop = { data, database, events, services, etl, observability };
+  const web = connectWebConsole({ data, database, events, services, etl, observability }, config);
+  const shop: Shop = { data, database, events, services, etl, observability, web };
 
   Tags.of(app).add('project', 'serverless-shop');
   Tags.of(app).add('stage', config.stage);

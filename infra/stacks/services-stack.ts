@@ -4,6 +4,7 @@ import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as events_ from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
@@ -36,6 +37,8 @@ export const JWT_PUBLIC_JWK_PARAMETER = 'JwtPublicJwk';
 export class ServicesStack extends Stack {
   readonly api: apigw.RestApi;
   readonly functions: ServiceFunction[] = [];
+  /** The functions behind API routes (they answer browsers, so they carry the CORS headers). */
+  readonly routeFunctions = new Set<lambda.IFunction>();
   readonly authorizer: apigw.IAuthorizer;
   readonly userPool?: cognito.UserPool;
 
@@ -291,6 +294,7 @@ export class ServicesStack extends Stack {
   /** Adds `METHOD path` with a Lambda proxy integration; protected by the authorizer unless `public`. */
   route(method: string, path: string, fn: ServiceFunction, options: { public?: boolean } = {}): apigw.Method {
     const resource = this.api.root.resourceForPath(path);
+    this.routeFunctions.add(fn);
     const created = resource.addMethod(method, new apigw.LambdaIntegration(fn, { proxy: true }), {
       ...(options.public ? {} : { authorizer: this.authorizer }),
       authorizationType: options.public ? apigw.AuthorizationType.NONE : this.authorizer.authorizationType,
