@@ -1,5 +1,5 @@
 /**
- * `npm start [-- --fresh] [--port N] [--state-dir DIR]`: runs the embedded local cloud until Ctrl-C.
+ * `npm start [-- --fresh] [--port N] [--console-port N] [--state-dir DIR]`: runs the embedded local cloud until Ctrl-C.
  * Set DATABASE_URL to use your own Postgres instead of the embedded one.
  */
 import { parseArgs } from 'node:util';
@@ -9,6 +9,7 @@ const { values } = parseArgs({
   options: {
     fresh: { type: 'boolean', default: false },
     port: { type: 'string' },
+    'console-port': { type: 'string' },
     'state-dir': { type: 'string' },
     quiet: { type: 'boolean', default: false },
   },
@@ -17,6 +18,17 @@ const { values } = parseArgs({
 const port = values.port === undefined ? undefined : Number(values.port);
 if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536)) {
   console.error(`--port must be a TCP port number (0: any free port), got "${values.port}"`);
+  process.exit(2);
+}
+
+const consolePort = values['console-port'] === undefined ? undefined : Number(values['console-port']);
+if (
+  consolePort !== undefined &&
+  !(Number.isInteger(consolePort) && consolePort >= 0 && consolePort < 65536)
+) {
+  console.error(
+    `--console-port must be a TCP port number (0: any free port), got "${values['console-port']}"`,
+  );
   process.exit(2);
 }
 
@@ -30,6 +42,7 @@ try {
     root: process.cwd(),
     fresh: values.fresh,
     apiPort: port,
+    consolePort,
     stateDir: values['state-dir'],
     databaseUrl: process.env.DATABASE_URL || undefined,
     log: print,
@@ -39,7 +52,9 @@ try {
     .filter(([k]) => k !== 'total')
     .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)}s`)
     .join(', ');
-  process.stdout.write(`ready ${cloud.apiUrl} in ${seconds.toFixed(1)}s (${parts})\n`);
+  process.stdout.write(
+    `ready ${cloud.apiUrl} in ${seconds.toFixed(1)}s (${parts}) · console ${cloud.consoleUrl}\n`,
+  );
 
   let stopping = false;
   const shutdown = async (signal: string) => {
