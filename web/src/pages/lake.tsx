@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { useApp, useLoad } from '../app.tsx';
 import { Chart } from '../charts.tsx';
-import { ms, shortId, when } from '../format.ts';
+import { ms, when } from '../format.ts';
 import type { ChartSpec, Datum } from '../report-model.ts';
 import { ErrorBox, Guard, Loading, Page, TableWrap } from '../ui.tsx';
 
@@ -34,7 +34,9 @@ export function LakePage() {
   );
 }
 
-const runLabel = (r: Run) => `${r.date} · ${shortId(r.runId)}`;
+// Run ids share a long prefix: a run is told apart by its day and the time it started.
+const runLabel = (r: Run) => `${r.date} · ${new Date(r.startedAt).toLocaleTimeString()}`;
+const runTag = (runId: string) => (runId.length > 12 ? `…${runId.slice(-8)}` : runId);
 
 /** ETL runs (`GET /etl/runs`, admin): stages with timings and rows, failures, and a start button. */
 function Lake() {
@@ -99,18 +101,17 @@ function Lake() {
   };
   // The API does not serve the analytics zone (daily_sales lives in Parquet, read by Athena or DuckDB);
   // what it does report is how many order lines each day's run carried into the curated zone.
+  const perDay = new Map<string, number>();
+  for (const r of chronological)
+    if (r.status === 'SUCCEEDED' && r.stages.transform)
+      perDay.set(r.date, (perDay.get(r.date) ?? 0) + r.stages.transform.rowsWritten);
   const daily: ChartSpec = {
     key: 'daily-orders',
-    title: 'Order rows curated per day (transform stage)',
+    title: 'Order rows curated per day (all runs of the day)',
     kind: 'bar',
-    data: chronological
-      .filter((r) => r.status === 'SUCCEEDED' && r.stages.transform)
-      .map((r) => ({
-        label: r.date,
-        store: 'transform',
-        series: 'rows',
-        value: r.stages.transform?.rowsWritten ?? 0,
-      })),
+    data: [...perDay]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([date, value]) => ({ label: date, store: 'transform', series: 'rows', value })),
   };
   return (
     <>
@@ -132,7 +133,7 @@ function Lake() {
           <span role="status" class="muted">
             Started run{' '}
             <code data-testid="started-run" title={started}>
-              {shortId(started)}
+              {runTag(started)}
             </code>
           </span>
         )}
@@ -162,7 +163,7 @@ function Lake() {
               <tr key={r.runId} data-run={r.runId}>
                 <td>{r.date}</td>
                 <td>
-                  <code title={r.runId}>{shortId(r.runId)}</code>
+                  <code title={r.runId}>{runTag(r.runId)}</code>
                 </td>
                 <td>
                   <span class={r.status === 'FAILED' ? 'warn' : r.status === 'SUCCEEDED' ? 'ok' : ''}>
