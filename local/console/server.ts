@@ -59,6 +59,7 @@ export class ConsoleServer {
   private files = new Map<string, Uint8Array>();
   private readonly options: ConsoleServerOptions;
   private built: Promise<void> | undefined;
+  private buildError: Error | undefined;
 
   constructor(options: ConsoleServerOptions) {
     this.options = options;
@@ -67,9 +68,16 @@ export class ConsoleServer {
 
   /** Listens (before the deploy: the API's CORS origin names this port), building the SPA meanwhile. */
   async listen(port: number): Promise<string> {
-    this.built = buildConsole().then((b) => {
-      this.files = b.files;
-    });
+    // A failed build is answered on each request (502 with esbuild's message), not thrown here.
+    this.built = buildConsole().then(
+      (b) => {
+        this.files = b.files;
+      },
+      (error: Error) => {
+        this.files = new Map();
+        this.buildError = error;
+      },
+    );
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(port, '127.0.0.1', () => resolve());
@@ -118,6 +126,8 @@ export class ConsoleServer {
       }
       if (method !== 'GET' && method !== 'HEAD') return send(res, 405, { message: 'Method Not Allowed' });
       await this.built;
+      if (this.buildError)
+        return send(res, 502, { message: `The console did not build: ${this.buildError.message}` });
       const name = url.pathname === '/' ? 'index.html' : url.pathname.slice(1);
       const file = this.files.get(name);
       if (!file) return send(res, 404, { message: `No ${url.pathname}` });
