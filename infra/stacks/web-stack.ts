@@ -312,7 +312,7 @@ export function connectWebConsole(shop: Shop, config: ShopConfig): WebStack | un
       distribution: web.distribution,
       distributionPaths: ['/config.json'],
     });
-    services.addDependency(web);
+    services.addStackDependency(web);
     acknowledgeBucketDeployment(services, `${web.bucketArnExport}/*`);
   }
   return web;

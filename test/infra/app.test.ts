@@ -15,7 +15,7 @@ describe('the CDK app', () => {
         // The web console's bucket and distribution exist on AWS only (the local cloud serves it itself).
         const web = target === 'aws' ? ['Web'] : [];
         expect(stacks).toEqual(
-          ['Data', 'Database', 'Events', ...etl, 'Services', 'Observability', ...web].map(
+          ['Data', 'Database', 'Events', ...web, ...etl, 'Services', 'Observability'].map(
             (part) => `Shop-${stage}-${part}`,
           ),
         );

@@ -25,6 +25,7 @@ const LOCALSTACK_COMMUNITY = new Set([
   'AWS::ApiGateway::Stage',
   'AWS::ApiGateway::Account',
   'AWS::ApiGateway::Authorizer',
+  'AWS::ApiGateway::GatewayResponse',
   'AWS::Events::EventBus',
   'AWS::Events::Archive',
   'AWS::Events::Rule',
