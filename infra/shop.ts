@@ -9,6 +9,7 @@ import { addEtlRoutes, EtlStack } from './stacks/etl-stack.ts';
 import { EventsStack } from './stacks/events-stack.ts';
 import { ObservabilityStack } from './stacks/observability-stack.ts';
 import { ServicesStack } from './stacks/services-stack.ts';
+import { connectWebConsole, type WebStack } from './stacks/web-stack.ts';
 
 export interface Shop {
   readonly data: DataStack;
@@ -18,6 +19,8 @@ export interface Shop {
   /** Not on `target=localstack` (Glue and Athena are not in LocalStack's free tier). */
   readonly etl?: EtlStack;
   readonly observability: ObservabilityStack;
+  /** The web console's bucket and distribution (`target=aws` only; the local cloud serves it itself). */
+  readonly web?: WebStack;
   /** AWS FIS experiment templates: only with `-c chaos=true` on target `aws`. */
   readonly chaos?: ChaosStack;
 }
@@ -96,7 +99,8 @@ export function buildShop(app: App, config: ShopConfig): Shop {
       description: description('AWS FIS experiment templates (chaos engineering)'),
     });
   }
-  const shop = { data, database, events, services, etl, observability, chaos };
+  const web = connectWebConsole({ data, database, events, services, etl, observability }, config);
+  const shop: Shop = { data, database, events, services, etl, observability, chaos, web };
 
   Tags.of(app).add('project', 'serverless-shop');
   Tags.of(app).add('stage', config.stage);

@@ -8,10 +8,12 @@
 #   DATABASE_URL         Postgres as LocalStack's Lambda containers reach it
 #                        (default: the compose service, postgres://shop:shop@shop-postgres:5432/shop)
 #   STAGE                dev (default) or prod
+#   CONSOLE_ORIGIN       the web console's origin the API allows (CORS; default http://127.0.0.1:3001)
 #   Extra arguments go to `cdklocal deploy`, e.g. -c architecture=arm64.
 set -eu
 : "${DATABASE_URL:=postgres://shop:shop@shop-postgres:5432/shop}"
 : "${STAGE:=dev}"
+: "${CONSOLE_ORIGIN:=http://127.0.0.1:3001}"
 
 . "$(dirname "$0")/localstack-env.sh"
 
@@ -23,7 +25,8 @@ cdklocal bootstrap -c target=localstack -c stage="$STAGE"
 cdklocal deploy --all -c target=localstack -c stage="$STAGE" --require-approval never \
   --parameters "$prefix-Database:DatabaseUrl=$DATABASE_URL" \
   --parameters "$prefix-Services:DatabaseUrl=$DATABASE_URL" \
-  --parameters "$prefix-Services:JwtPublicJwk=$jwk" "$@"
+  --parameters "$prefix-Services:JwtPublicJwk=$jwk" \
+  --parameters "$prefix-Services:ConsoleOrigin=$CONSOLE_ORIGIN" "$@"
 
 # What the Custom::DatabaseMigrations resource does on AWS and in the local cloud.
 node scripts/migrate-deployed.ts --stack "$prefix-Database"

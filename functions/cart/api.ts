@@ -13,7 +13,7 @@ import {
 } from '../../shared/domain/cart.ts';
 import { badRequest, HttpError, notFound } from '../../shared/http/errors.ts';
 import { header, parseBody, pathParameter } from '../../shared/http/request.ts';
-import { json } from '../../shared/http/response.ts';
+import { json, noContent } from '../../shared/http/response.ts';
 import { routes } from '../../shared/http/router.ts';
 import { httpHandler } from '../../shared/middleware/http-handler.ts';
 
@@ -89,7 +89,7 @@ export const handler = httpHandler(
       const { userId } = identityFrom(event);
       const expectedVersion = expectedVersionFrom(event);
       await conditionally(() => clearCart(userId, { expectedVersion }));
-      return { statusCode: 204, headers: { 'cache-control': 'no-store' }, body: '' };
+      return noContent();
     },
   }),
 );

@@ -48,6 +48,8 @@ export const OUTPUTS = {
 export class ServicesStack extends Stack {
   readonly api: apigw.RestApi;
   readonly functions: ServiceFunction[] = [];
+  /** The functions behind API routes (they answer browsers, so they carry the CORS headers). */
+  readonly routeFunctions = new Set<lambda.IFunction>();
   /** API Gateway's authorizer; none where the functions verify tokens themselves (`auth: 'middleware'`). */
   readonly authorizer?: apigw.IAuthorizer;
   readonly userPool?: cognito.UserPool;
@@ -358,6 +360,7 @@ export class ServicesStack extends Stack {
     const resource = this.api.root.resourceForPath(path);
     if (fn instanceof ServiceFunction) fn.servesApi(); // imported ones are marked by their own stack
     const authorizer = options.public ? undefined : this.authorizer;
+    this.routeFunctions.add(fn);
     const created = resource.addMethod(method, new apigw.LambdaIntegration(fn, { proxy: true }), {
       ...(authorizer ? { authorizer } : {}),
       authorizationType: authorizer?.authorizationType ?? apigw.AuthorizationType.NONE,

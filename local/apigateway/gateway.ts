@@ -19,6 +19,19 @@ export interface MethodDefinition {
   authorizerId?: string;
   /** Lambda proxy integration target. */
   functionArn: string;
+  /**
+   * A MOCK integration instead (e.g. a CORS preflight): its integration response, with the static
+   * header values of its `method.response.header.*` mappings.
+   */
+  mock?: { statusCode: number; headers: Record<string, string> };
+}
+
+/** A gateway response: what API Gateway adds to the errors it answers itself (401, 403, 404, 5xx…). */
+export interface GatewayResponseDefinition {
+  /** e.g. `DEFAULT_4XX`, `UNAUTHORIZED`, `ACCESS_DENIED`. */
+  type: string;
+  statusCode?: number;
+  headers: Record<string, string>;
 }
 
 export interface AuthorizerDefinition {
@@ -80,6 +93,7 @@ export class LocalApiGateway {
   private readonly authorizers = new Map<string, AuthorizerDefinition>();
   private readonly cache = new Map<string, CachedPolicy>();
   private readonly methods: MethodDefinition[] = [];
+  private readonly gatewayResponses = new Map<string, GatewayResponseDefinition>();
   private readonly options: GatewayOptions;
 
   constructor(options: GatewayOptions) {
@@ -119,6 +133,28 @@ export class LocalApiGateway {
     this.authorizers.set(authorizer.id, authorizer);
   }
 
+  addGatewayResponse(response: GatewayResponseDefinition): void {
+    this.gatewayResponses.set(response.type, response);
+  }
+
+  /**
+   * An error answered by the gateway itself, shaped by the gateway response of its type, or else by
+   * `DEFAULT_4XX`/`DEFAULT_5XX` (API Gateway developer guide, "Gateway responses in API Gateway").
+   */
+  private fail(
+    res: ServerResponse,
+    status: number,
+    body: unknown,
+    requestId: string,
+    type: string,
+    errorType?: string,
+  ): number {
+    const response =
+      this.gatewayResponses.get(type) ??
+      this.gatewayResponses.get(status >= 500 ? 'DEFAULT_5XX' : 'DEFAULT_4XX');
+    return send(res, response?.statusCode ?? status, body, requestId, errorType, response?.headers);
+  }
+
   /** Handles one HTTP request end to end. Never throws: errors become API Gateway-style answers. */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
@@ -130,18 +166,31 @@ export class LocalApiGateway {
       const method = (req.method ?? 'GET').toUpperCase();
       if (path === undefined) {
         // The first path segment names the stage; API Gateway knows no other.
-        status = send(res, 403, { message: 'Forbidden' }, requestId);
+        status = this.fail(res, 403, { message: 'Forbidden' }, requestId, 'DEFAULT_4XX');
         return;
       }
       const match = this.routes.match(method, path);
       if (match.kind !== 'found') {
         // API Gateway answers an unknown resource, and a method a resource does not have, alike.
-        status = send(res, 403, { message: 'Missing Authentication Token' }, requestId);
+        status = this.fail(
+          res,
+          403,
+          { message: 'Missing Authentication Token' },
+          requestId,
+          'MISSING_AUTHENTICATION_TOKEN',
+        );
+        return;
+      }
+      const mock = match.method.target.mock;
+      if (mock) {
+        status = mock.statusCode;
+        res.writeHead(status, { ...mock.headers, 'content-length': '0', 'x-amzn-requestid': requestId });
+        res.end();
         return;
       }
       const body = await readBody(req);
       if (body === undefined) {
-        status = send(res, 413, { message: 'Request Too Long' }, requestId);
+        status = this.fail(res, 413, { message: 'Request Too Long' }, requestId, 'REQUEST_TOO_LARGE');
         return;
       }
       const event = this.toEvent(
@@ -169,7 +218,13 @@ export class LocalApiGateway {
         if (definition.authorizationType !== 'NONE') {
           const denied = await withinDeadline(this.authorize(definition, event, deadline.signal));
           if (denied) {
-            status = send(res, denied.status, denied.body, requestId, denied.errorType);
+            const type =
+              denied.status === 401
+                ? 'UNAUTHORIZED'
+                : denied.status === 403
+                  ? 'ACCESS_DENIED'
+                  : 'DEFAULT_5XX';
+            status = this.fail(res, denied.status, denied.body, requestId, type, denied.errorType);
             return;
           }
         }
@@ -180,11 +235,12 @@ export class LocalApiGateway {
         if (!(error instanceof IntegrationTimeout)) throw error;
         this.options.log?.({ level: 'ERROR', message: 'integration timed out', requestId, timeoutMs });
         // API Gateway's INTEGRATION_TIMEOUT gateway response.
-        status = send(
+        status = this.fail(
           res,
           504,
           { message: 'Endpoint request timed out' },
           requestId,
+          'INTEGRATION_TIMEOUT',
           'InternalServerErrorException',
         );
         return;
@@ -195,9 +251,13 @@ export class LocalApiGateway {
         this.options.log?.({ level: 'ERROR', message: 'integration failed', requestId, error: result.error });
         // A throttled Lambda function is an integration failure to API Gateway: 500, not the
         // function's 429 (AWS knowledge center, "API Gateway internal server error", throttling).
-        status = result.throttled
-          ? send(res, 500, { message: 'Internal server error' }, requestId)
-          : send(res, 502, { message: 'Internal server error' }, requestId);
+        status = this.fail(
+          res,
+          result.throttled ? 500 : 502,
+          { message: 'Internal server error' },
+          requestId,
+          'DEFAULT_5XX',
+        );
         return;
       }
       status = writeProxyResult(
@@ -210,7 +270,8 @@ export class LocalApiGateway {
         this.options.log?.({ level: 'ERROR', message: 'malformed Lambda proxy response', requestId });
     } catch (error) {
       this.options.log?.({ level: 'ERROR', message: 'gateway error', requestId, error: String(error) });
-      if (!res.headersSent) status = send(res, 500, { message: 'Internal server error' }, requestId);
+      if (!res.headersSent)
+        status = this.fail(res, 500, { message: 'Internal server error' }, requestId, 'DEFAULT_5XX');
       else res.end();
     } finally {
       this.options.log?.({
@@ -492,6 +553,7 @@ function send(
   body: unknown,
   requestId: string,
   errorType?: string,
+  headers: Record<string, string> = {},
 ): number {
   const text = JSON.stringify(body);
   const message = body && (body as { message?: string }).message;
@@ -503,6 +565,7 @@ function send(
         ? 'ForbiddenException'
         : undefined);
   res.writeHead(status, {
+    ...headers,
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(text),
     'x-amzn-requestid': requestId,

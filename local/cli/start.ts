@@ -1,8 +1,8 @@
 /**
- * `npm start [-- --fresh] [--port N] [--state-dir DIR] [--quiet] [--worker-idle-seconds N]
- * [--unsafe-fast-postgres]`: runs the embedded local cloud until Ctrl-C. Set DATABASE_URL to use
- * your own Postgres instead of the embedded one. `--unsafe-fast-postgres` turns off fsync and
- * synchronous commit: a crash then loses orders that were answered 201.
+ * `npm start [-- --fresh] [--port N] [--console-port N] [--state-dir DIR] [--quiet]
+ * [--worker-idle-seconds N] [--unsafe-fast-postgres]`: runs the embedded local cloud until Ctrl-C.
+ * Set DATABASE_URL to use your own Postgres instead of the embedded one. `--unsafe-fast-postgres`
+ * turns off fsync and synchronous commit: a crash then loses orders that were answered 201.
  */
 import { parseArgs } from 'node:util';
 import { startLocalCloud } from '../cloud/local-cloud.ts';
@@ -11,6 +11,7 @@ const { values } = parseArgs({
   options: {
     fresh: { type: 'boolean', default: false },
     port: { type: 'string' },
+    'console-port': { type: 'string' },
     'state-dir': { type: 'string' },
     quiet: { type: 'boolean', default: false },
     'unsafe-fast-postgres': { type: 'boolean', default: false },
@@ -31,6 +32,17 @@ if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536)
   process.exit(2);
 }
 
+const consolePort = values['console-port'] === undefined ? undefined : Number(values['console-port']);
+if (
+  consolePort !== undefined &&
+  !(Number.isInteger(consolePort) && consolePort >= 0 && consolePort < 65536)
+) {
+  console.error(
+    `--console-port must be a TCP port number (0: any free port), got "${values['console-port']}"`,
+  );
+  process.exit(2);
+}
+
 const print = (entry: Record<string, unknown>) => {
   if (!values.quiet)
     process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
@@ -41,6 +53,7 @@ try {
     root: process.cwd(),
     fresh: values.fresh,
     apiPort: port,
+    consolePort,
     stateDir: values['state-dir'],
     databaseUrl: process.env.DATABASE_URL || undefined,
     unsafeFastPostgres: values['unsafe-fast-postgres'],
@@ -57,7 +70,9 @@ try {
     .filter(([k]) => k !== 'total')
     .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)}s`)
     .join(', ');
-  process.stdout.write(`ready ${cloud.apiUrl} in ${seconds.toFixed(1)}s (${parts})\n`);
+  process.stdout.write(
+    `ready ${cloud.apiUrl} in ${seconds.toFixed(1)}s (${parts}) · console ${cloud.consoleUrl}\n`,
+  );
 
   let stopping = false;
   const shutdown = async (signal: string) => {

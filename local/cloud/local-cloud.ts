@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { ConsoleServer, LogBuffer } from '../console/server.ts';
 import { freePort, startAll } from '../emulators/index.ts';
 import { LocalEventBridge } from '../eventbridge/bus.ts';
 import { FaultController, handleFaultRequest } from '../faults/index.ts';
@@ -30,6 +31,8 @@ export interface LocalCloudOptions {
   fresh?: boolean;
   /** Preferred API port; another free one is used when it is busy. @default 3000 */
   apiPort?: number;
+  /** Preferred web console port (0: any free one). @default the API port + 1 (3001) */
+  consolePort?: number;
   /** Use this Postgres instead of the embedded one. */
   databaseUrl?: string;
   /** Preferred emulator ports (0: any free one). @default the emulators' usual ports, or free ones when busy */
@@ -58,6 +61,8 @@ export interface LocalCloudOptions {
 export interface LocalCloud {
   /** The API's base URL, with its stage: `http://127.0.0.1:3000/v1`. */
   apiUrl: string;
+  /** The web console (`web/`), allowed by the API's CORS configuration. */
+  consoleUrl: string;
   /** EventBridge API endpoint and the local control API (`/_local/...`). */
   servicesUrl: string;
   endpoints: { dynamodb: string; s3: string; eventbridge: string; databaseUrl: string };
@@ -77,6 +82,7 @@ export interface LocalCloud {
 /** Written to `<stateDir>/endpoints.json` while the cloud runs, for `npm run invoke` and friends. */
 export interface EndpointsFile {
   apiUrl: string;
+  consoleUrl?: string;
   servicesUrl: string;
   pid: number;
   functions: string[];
@@ -105,7 +111,11 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   const mark = (name: string, since: number) => {
     timings[name] = Math.round(performance.now() - since);
   };
-  const log = options.log ?? (() => {});
+  const logs = new LogBuffer();
+  const log = (entry: Record<string, unknown>) => {
+    logs.push(entry);
+    options.log?.(entry);
+  };
   const stateDir = path.resolve(options.stateDir ?? path.join(options.root, '.local'));
   const stage = options.stage ?? 'dev';
   if (options.fresh) {
@@ -151,6 +161,20 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     const servicesServer = await listen(createServer(), 0);
     stoppers.push(() => close(servicesServer));
     const servicesUrl = `http://127.0.0.1:${(servicesServer.address() as AddressInfo).port}`;
+    // The console listens before the deploy: the API's CORS configuration names its origin.
+    let apiUrl = '';
+    const consoleServer = new ConsoleServer({
+      signingKey,
+      apiUrl: () => apiUrl,
+      controlUrl: servicesUrl,
+      logs,
+    });
+    const preferredConsole =
+      options.consolePort ?? (options.apiPort === 0 ? 0 : (options.apiPort ?? 3000) + 1);
+    const consoleUrl = await consoleServer.listen(
+      preferredConsole === 0 ? 0 : await freePort(preferredConsole),
+    );
+    stoppers.push(() => consoleServer.close());
     const endpoints = {
       dynamodb: emulators.dynamodb.endpoint,
       s3: emulators.s3.endpoint,
@@ -288,7 +312,11 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       runtime,
       bus,
       stepFunctions,
-      parameters: { DatabaseUrl: endpoints.databaseUrl, JwtPublicJwk: JSON.stringify(signingKey.publicJwk) },
+      parameters: {
+        DatabaseUrl: endpoints.databaseUrl,
+        JwtPublicJwk: JSON.stringify(signingKey.publicJwk),
+        ConsoleOrigin: consoleUrl,
+      },
       state,
       warn: (line) => log({ level: 'WARN', source: 'deploy', message: line }),
       log,
@@ -333,10 +361,11 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     await listen(apiServer, options.apiPort === 0 ? 0 : await freePort(options.apiPort ?? 3000));
     stoppers.push(() => close(apiServer));
     // Addressed as on AWS: https://<api>.execute-api.<region>.amazonaws.com/<stage>
-    const apiUrl = `http://127.0.0.1:${(apiServer.address() as AddressInfo).port}/${api.stage}`;
+    apiUrl = `http://127.0.0.1:${(apiServer.address() as AddressInfo).port}/${api.stage}`;
 
     const endpointsFile: EndpointsFile = {
       apiUrl,
+      consoleUrl,
       servicesUrl,
       pid: process.pid,
       functions: runtime.list().map((f) => f.name),
@@ -353,6 +382,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
 
     return {
       apiUrl,
+      consoleUrl,
       servicesUrl,
       endpoints,
       signingKey,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULTS, LIMITS, SCENARIOS, type Scenario } from './limits.ts';
 
 /**
  * What a consistency experiment may be asked to do, and how long it will take.
@@ -16,26 +17,7 @@ import { z } from 'zod';
  * A run estimated to last longer than {@link INLINE_LIMIT_MS} is answered 202 and run by the runner
  * function; one estimated beyond {@link MAX_RUN_MS} is refused (400) before anything runs.
  */
-export const SCENARIOS = ['read-after-write', 'lost-update', 'oversell', 'projection-lag'] as const;
-export type Scenario = (typeof SCENARIOS)[number];
-
-export const LIMITS = {
-  trials: { min: 1, max: 1000 },
-  concurrency: { min: 1, max: 64 },
-  stock: { min: 1, max: 10_000 },
-  thinkTimeMs: { min: 0, max: 1000 },
-} as const;
-
-/** Defaults per scenario. `trials` means: read-after-write pairs, counters, sales, or stock changes. */
-export const DEFAULTS: Record<
-  Scenario,
-  { trials: number; concurrency: number; stock: number; thinkTimeMs: number }
-> = {
-  'read-after-write': { trials: 50, concurrency: 16, stock: 10, thinkTimeMs: 5 },
-  'lost-update': { trials: 1, concurrency: 16, stock: 10, thinkTimeMs: 5 },
-  oversell: { trials: 1, concurrency: 16, stock: 10, thinkTimeMs: 5 },
-  'projection-lag': { trials: 20, concurrency: 1, stock: 10, thinkTimeMs: 5 },
-};
+export { DEFAULTS, LIMITS, SCENARIOS, type Scenario } from './limits.ts';
 
 /** Concurrency anyone signed in may ask for; above it (up to 64) needs the admin group (403 naming body.concurrency). */
 export const OPEN_CONCURRENCY = 16;

@@ -6,6 +6,7 @@ import { type LocalCloud, startLocalCloud } from '../../local/cloud/local-cloud.
 declare module 'vitest' {
   export interface ProvidedContext {
     apiUrl: string;
+    consoleUrl: string;
     servicesUrl: string;
     stateDir: string;
     endpoints: LocalCloud['endpoints'];
@@ -44,6 +45,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   console.log(`local cloud for tests: ${cloud.apiUrl} (${JSON.stringify(cloud.timings)})`);
   project.provide('apiUrl', cloud.apiUrl);
+  project.provide('consoleUrl', cloud.consoleUrl);
   project.provide('servicesUrl', cloud.servicesUrl);
   project.provide('stateDir', stateDir);
   project.provide('endpoints', cloud.endpoints);

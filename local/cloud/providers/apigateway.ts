@@ -58,7 +58,15 @@ export const apiGatewayMethod: Provider = ({ props, env, stack, logicalId }) => 
   const integration = props.Integration ?? {};
   const functionArn = lambdaFromUri(integration.Uri);
   if (!gateway || resourcePath === undefined) throw new Error('unknown API or resource');
-  if (integration.Type !== 'AWS_PROXY' || !functionArn) {
+  if (integration.Type === 'MOCK') {
+    gateway.addMethod({
+      resourcePath: resourcePath || '/',
+      httpMethod: String(props.HttpMethod),
+      authorizationType: String(props.AuthorizationType ?? 'NONE'),
+      functionArn: '',
+      mock: mockResponse(integration, (warning) => env.warn(`${stack.stackName}.${logicalId}: ${warning}`)),
+    });
+  } else if (integration.Type !== 'AWS_PROXY' || !functionArn) {
     env.warn(
       `${stack.stackName}.${logicalId}: only Lambda proxy integrations run locally; ${props.HttpMethod} ${resourcePath || '/'} skipped`,
     );
@@ -73,6 +81,57 @@ export const apiGatewayMethod: Provider = ({ props, env, stack, logicalId }) => 
   }
   return { ref: `${props.RestApiId}-${logicalId}`, attributes: {} };
 };
+
+/** `AWS::ApiGateway::GatewayResponse`: headers (and status) of the errors the gateway answers itself. */
+export const apiGatewayGatewayResponse: Provider = ({ props, stack, logicalId }) => {
+  stack.apis.get(String(props.RestApiId))?.addGatewayResponse({
+    type: String(props.ResponseType),
+    ...(props.StatusCode ? { statusCode: Number(props.StatusCode) } : {}),
+    headers: staticHeaders(props.ResponseParameters, 'gatewayresponse.header.'),
+  });
+  return { ref: `${props.RestApiId}-${logicalId}`, attributes: {} };
+};
+
+/**
+ * The static values of header mappings (`'value'` in single quotes, as API Gateway writes literals);
+ * mappings from the request or integration cannot be evaluated without a request and are left out.
+ */
+function staticHeaders(
+  parameters: Record<string, unknown> | undefined,
+  prefix: string,
+): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [key, value] of Object.entries(parameters ?? {})) {
+    const literal = typeof value === 'string' ? /^'(.*)'$/s.exec(value)?.[1] : undefined;
+    if (key.startsWith(prefix) && literal !== undefined)
+      headers[key.slice(prefix.length).toLowerCase()] = literal;
+  }
+  return headers;
+}
+
+/**
+ * A MOCK integration's answer: the status of its default integration response (the one without a
+ * selection pattern) and its static header mappings. CORS preflights (`addCorsPreflight`) are such.
+ */
+function mockResponse(
+  integration: Record<string, unknown>,
+  warn: (message: string) => void,
+): { statusCode: number; headers: Record<string, string> } {
+  const responses = (integration.IntegrationResponses ?? []) as Record<string, unknown>[];
+  const chosen = responses.find((r) => !r.SelectionPattern) ?? responses[0];
+  const templates = Object.values((chosen?.ResponseTemplates ?? {}) as Record<string, string>).filter(
+    Boolean,
+  );
+  if (templates.length > 0)
+    warn('MOCK response templates (VTL) are not evaluated locally; static headers only');
+  return {
+    statusCode: Number(chosen?.StatusCode ?? 200),
+    headers: staticHeaders(
+      chosen?.ResponseParameters as Record<string, unknown> | undefined,
+      'method.response.header.',
+    ),
+  };
+}
 
 /** The `StageName` of the template's `AWS::ApiGateway::Stage` for an API. */
 function stageOf(stack: StackScope, apiLogicalId: string): string | undefined {

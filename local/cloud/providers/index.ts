@@ -5,6 +5,7 @@
  */
 import {
   apiGatewayAuthorizer,
+  apiGatewayGatewayResponse,
   apiGatewayMethod,
   apiGatewayResource,
   apiGatewayRestApi,
@@ -29,6 +30,7 @@ const providers = new Map<string, Provider>([
   ['AWS::ApiGateway::Resource', apiGatewayResource],
   ['AWS::ApiGateway::Authorizer', apiGatewayAuthorizer],
   ['AWS::ApiGateway::Method', apiGatewayMethod],
+  ['AWS::ApiGateway::GatewayResponse', apiGatewayGatewayResponse],
   ['AWS::Events::EventBus', eventsEventBus],
   ['AWS::Events::Rule', eventsRule],
   ['AWS::StepFunctions::StateMachine', stepFunctionsStateMachine],

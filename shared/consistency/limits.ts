@@ -1,0 +1,25 @@
+/**
+ * The lab's scenarios, parameter ranges and defaults: plain data without dependencies, so that the
+ * web console validates a request against the same numbers as the API's schema
+ * (`ExperimentRequest` in `parameters.ts`) without bundling zod.
+ */
+export const SCENARIOS = ['read-after-write', 'lost-update', 'oversell', 'projection-lag'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+export const LIMITS = {
+  trials: { min: 1, max: 1000 },
+  concurrency: { min: 1, max: 64 },
+  stock: { min: 1, max: 10_000 },
+  thinkTimeMs: { min: 0, max: 1000 },
+} as const;
+
+/** Defaults per scenario. `trials` means: read-after-write pairs, counters, sales, or stock changes. */
+export const DEFAULTS: Record<
+  Scenario,
+  { trials: number; concurrency: number; stock: number; thinkTimeMs: number }
+> = {
+  'read-after-write': { trials: 50, concurrency: 16, stock: 10, thinkTimeMs: 5 },
+  'lost-update': { trials: 1, concurrency: 16, stock: 10, thinkTimeMs: 5 },
+  oversell: { trials: 1, concurrency: 16, stock: 10, thinkTimeMs: 5 },
+  'projection-lag': { trials: 20, concurrency: 1, stock: 10, thinkTimeMs: 5 },
+};

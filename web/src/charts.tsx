@@ -1,0 +1,157 @@
+/**
+ * Charts with Observable Plot (SVG: readable by screen readers through its aria labels, crisp on
+ * phones, inspectable in tests), each with its numbers one click away in a table. Loaded on demand by
+ * the pages that draw charts, so the storefront never downloads it.
+ */
+import * as Plot from '@observablehq/plot';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { ChartSpec, Datum } from './report-model.ts';
+
+// Colour-blind-safe categorical palette (Okabe–Ito), with enough contrast on white.
+const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000'];
+
+function format(spec: Pick<ChartSpec, 'percent' | 'unit'>, value: number): string {
+  if (spec.percent) return `${(value * 100).toFixed(1)}%`;
+  const rounded =
+    Math.abs(value) >= 100 || Number.isInteger(value) ? String(Math.round(value)) : value.toFixed(1);
+  return spec.unit ? `${rounded} ${spec.unit}` : rounded;
+}
+
+function plot(spec: ChartSpec, width: number): SVGSVGElement | HTMLElement {
+  const labels = [...new Set(spec.data.map((d) => d.label))];
+  const series = [...new Set(spec.data.map((d) => d.series))];
+  // All zeros (no anomalies, no errors) still gets an axis that reads as zero.
+  const top = Math.max(0, ...spec.data.map((d) => d.value));
+  const domain = top === 0 ? [0, 1] : undefined;
+  const xTitle = spec.percent ? `${spec.title} (%)` : spec.unit ? `${spec.title} (${spec.unit})` : spec.title;
+  const common = {
+    width,
+    style: { fontSize: '12px', background: 'transparent' },
+    ariaLabel: spec.title,
+    ariaDescription: `${spec.kind === 'line' ? 'Lines' : 'Bars'}: ${spec.data
+      .slice(0, 40)
+      .map(
+        (d) =>
+          `${d.label}${spec.kind === 'bar' ? '' : ` ${d.series}`}${d.x !== undefined ? ` at ${d.x}` : ''} ${format(spec, d.value)}`,
+      )
+      .join('; ')}`,
+  };
+  if (spec.kind === 'line') {
+    return Plot.plot({
+      ...common,
+      height: 280,
+      marginLeft: 50,
+      x: { label: spec.xLabel ?? 'x', grid: true },
+      y: { label: xTitle, grid: true, percent: spec.percent },
+      color: { legend: true, range: PALETTE, domain: series },
+      marks: [
+        Plot.line(spec.data, { x: 'x', y: 'value', stroke: 'series', marker: 'circle', tip: true }),
+        Plot.ruleY([0]),
+      ],
+    });
+  }
+  const marginLeft = Math.min(260, 12 + 6.5 * Math.max(...labels.map((l) => l.length)));
+  if (spec.kind === 'grouped') {
+    return Plot.plot({
+      ...common,
+      marginLeft,
+      height: Math.max(120, labels.length * series.length * 14 + 60),
+      marginRight: 16,
+      x: { label: xTitle, grid: true, percent: spec.percent, domain, nice: true },
+      y: { axis: null, domain: series },
+      fy: { label: null, domain: labels, padding: 0.15 },
+      color: { legend: true, range: PALETTE, domain: series },
+      marks: [
+        Plot.barX(spec.data, { x: 'value', y: 'series', fy: 'label', fill: 'series', tip: true }),
+        Plot.ruleX([0]),
+      ],
+    });
+  }
+  const stores = [...new Set(spec.data.map((d) => d.store))];
+  return Plot.plot({
+    ...common,
+    marginLeft,
+    height: Math.max(100, labels.length * 26 + 50),
+    // Room for the value printed after each bar.
+    marginRight: 56,
+    x: { label: xTitle, grid: true, percent: spec.percent, domain, nice: true },
+    y: { label: null, domain: labels },
+    color: { legend: stores.length > 1, range: PALETTE, domain: stores },
+    marks: [
+      Plot.barX(spec.data, { x: 'value', y: 'label', fill: 'store', tip: true }),
+      Plot.text(spec.data, {
+        x: 'value',
+        y: 'label',
+        text: (d: Datum) => format(spec, d.value),
+        dx: 4,
+        textAnchor: 'start',
+        fill: 'currentColor',
+      }),
+      Plot.ruleX([0]),
+    ],
+  });
+}
+
+/** One chart: the figure, and a button that shows its numbers as a table. */
+export function Chart({ spec }: { spec: ChartSpec }) {
+  const holder = useRef<HTMLDivElement>(null);
+  const [table, setTable] = useState(false);
+  const id = `chart-${spec.key}-${Math.random().toString(36).slice(2, 8)}`;
+  useEffect(() => {
+    const el = holder.current;
+    if (!el) return;
+    const draw = () => {
+      const width = Math.max(280, Math.min(760, el.clientWidth || 600));
+      el.replaceChildren(plot(spec, width));
+    };
+    draw();
+    const observer = new ResizeObserver(() => draw());
+    observer.observe(el.parentElement ?? el);
+    return () => observer.disconnect();
+  }, [spec]);
+  const xs = spec.kind === 'line';
+  return (
+    <figure class="chart" data-chart={spec.key} data-kind={spec.kind} data-points={spec.data.length}>
+      <figcaption>
+        <span>{spec.title}</span>
+        <button
+          type="button"
+          class="link"
+          aria-expanded={table}
+          aria-controls={id}
+          onClick={() => setTable(!table)}
+        >
+          {table ? 'Hide numbers' : 'Numbers'}
+        </button>
+      </figcaption>
+      <div ref={holder} class="plot" />
+      {table && (
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be focusable
+        <section class="table-wrap" id={id} aria-label={`${spec.title} numbers`} tabIndex={0}>
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{xs ? 'Series' : 'Store · strategy'}</th>
+                {spec.kind !== 'bar' && !xs && <th scope="col">Measure</th>}
+                {xs && <th scope="col">{spec.xLabel ?? 'x'}</th>}
+                <th scope="col" class="num">
+                  Value
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {spec.data.map((d, i) => (
+                <tr key={i}>
+                  <td>{xs ? d.series : d.label}</td>
+                  {spec.kind !== 'bar' && !xs && <td>{d.series}</td>}
+                  {xs && <td>{d.x}</td>}
+                  <td class="num">{format(spec, d.value)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      )}
+    </figure>
+  );
+}
