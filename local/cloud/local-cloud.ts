@@ -167,6 +167,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       signingKey,
       apiUrl: () => apiUrl,
       controlUrl: servicesUrl,
+      controlToken,
       logs,
     });
     const preferredConsole =

@@ -31,6 +31,12 @@ export interface ConsoleServerOptions {
   apiUrl: () => string;
   /** The local control API (`/_local/...` on the services port), proxied for the console's local cloud page. */
   controlUrl: string;
+  /**
+   * The control API's secret (`<stateDir>/control-token`). The console's server reads the views in
+   * {@link PROXIED} with it: GETs only, of views that show no secrets (passwords are redacted), on a
+   * server bound to 127.0.0.1; every other control route keeps asking its caller for the token.
+   */
+  controlToken: string;
   logs: LogBuffer;
 }
 
@@ -118,6 +124,7 @@ export class ConsoleServer {
         if (method !== 'GET' || !PROXIED.has(control))
           return send(res, 404, { message: `No ${method} ${url.pathname}` });
         const upstream = await fetch(`${this.options.controlUrl}/_local/${control}`, {
+          headers: { authorization: `Bearer ${this.options.controlToken}` },
           signal: AbortSignal.timeout(5000),
         });
         const body = Buffer.from(await upstream.arrayBuffer());
