@@ -45,6 +45,27 @@ export function applySuppressions(shop: Shop, config: ShopConfig): void {
     }
   }
 
+  if (database.readReplica) {
+    acknowledge(
+      database.readReplica,
+      {
+        id: 'AwsSolutions-RDS11',
+        reason:
+          'Default port 5432, like its primary: reachable only inside isolated subnets from one security group.',
+      },
+      {
+        id: 'AwsSolutions-RDS2',
+        reason:
+          'A read replica of an encrypted instance is encrypted with its key by RDS; CloudFormation refuses StorageEncrypted on a replica.',
+      },
+      {
+        id: 'AwsSolutions-RDS3',
+        reason:
+          'A single-AZ read replica for reads that may lag; availability comes from the Multi-AZ primary, which readers fall back to.',
+      },
+    );
+  }
+
   acknowledge(events.deadLetterQueue, {
     id: 'AwsSolutions-SQS3',
     reason: 'This queue is itself the dead-letter queue of the EventBridge rule targets.',

@@ -13,6 +13,12 @@ import {
   relayOutbox,
   setStock,
 } from '../../shared/adapters/orders-db.ts';
+import {
+  CONSISTENCY_TOKEN,
+  type ConsistencyToken,
+  commitToken,
+  readPoolFor,
+} from '../../shared/adapters/postgres-reader.ts';
 import { identityFrom, requireAdmin } from '../../shared/auth/identity.ts';
 import {
   cartState,
@@ -22,8 +28,8 @@ import {
   SetStockInput,
 } from '../../shared/domain/orders.ts';
 import { CursorTimestamp, decodeCursor, encodeCursor } from '../../shared/http/cursor.ts';
-import { HttpError, notFound } from '../../shared/http/errors.ts';
-import { idempotencyKey, parseBody, parseQuery, pathParameter } from '../../shared/http/request.ts';
+import { badRequest, HttpError, notFound } from '../../shared/http/errors.ts';
+import { header, idempotencyKey, parseBody, parseQuery, pathParameter } from '../../shared/http/request.ts';
 import { json } from '../../shared/http/response.ts';
 import { routes } from '../../shared/http/router.ts';
 import { UUID } from '../../shared/ids.ts';
@@ -61,6 +67,29 @@ async function answering<T>(work: () => Promise<T>): Promise<T> {
 
 const relaySoon = () => relayAfterCommit(() => relayOutbox());
 
+/**
+ * Read-your-writes over the read replica: writes answer with `x-consistency-token` (the WAL position
+ * of their commit); a read that sends it back is served by the replica only once it has replayed
+ * that far, else by the primary. Reads without it come from the replica and may lag.
+ */
+const TOKEN_HEADER = 'x-consistency-token';
+
+const withToken = async (headers: Record<string, string> = {}) => ({
+  ...headers,
+  [TOKEN_HEADER]: await commitToken(),
+});
+
+function consistencyToken(event: APIGatewayProxyEvent): ConsistencyToken | undefined {
+  const token = header(event, TOKEN_HEADER);
+  if (token === undefined) return undefined;
+  if (!CONSISTENCY_TOKEN.test(token)) {
+    throw badRequest('The consistency token is invalid', [
+      { path: `header.${TOKEN_HEADER}`, message: 'must be an x-consistency-token from a previous answer' },
+    ]);
+  }
+  return token;
+}
+
 /** `POST /orders`: the caller's cart becomes an order, exactly once per Idempotency-Key. */
 async function createOrder(event: APIGatewayProxyEvent) {
   const { userId } = identityFrom(event);
@@ -79,7 +108,7 @@ async function createOrder(event: APIGatewayProxyEvent) {
       );
     }
     const order = await getOrder(userId, previous.orderId);
-    if (order) return json(201, order, { 'idempotent-replayed': 'true' });
+    if (order) return json(201, order, await withToken({ 'idempotent-replayed': 'true' }));
   }
 
   const cartReadAt = new Date();
@@ -115,7 +144,7 @@ async function createOrder(event: APIGatewayProxyEvent) {
     metrics.addMetric('OrdersPlaced', MetricUnit.Count, 1);
     await relaySoon();
   }
-  return json(201, order, replayed ? { 'idempotent-replayed': 'true' } : {});
+  return json(201, order, await withToken(replayed ? { 'idempotent-replayed': 'true' } : {}));
 }
 
 const Cursor = z.object({ c: CursorTimestamp, o: z.string().regex(UUID) });
@@ -130,18 +159,28 @@ async function listMyOrders(event: APIGatewayProxyEvent) {
   const query = parseQuery(event, ListQuery);
   const cursor = decodeCursor(query.cursor, Cursor);
   const after = cursor && { createdAt: cursor.c, orderId: cursor.o };
-  const page = await listOrders(userId, { limit: query.limit, after });
+  const { db, source } = await readPoolFor(consistencyToken(event));
+  const page = await listOrders(userId, { limit: query.limit, after, db });
   const nextCursor = page.last ? encodeCursor({ c: page.last.createdAt, o: page.last.orderId }) : null;
-  return json(200, { items: page.orders, nextCursor });
+  return json(200, { items: page.orders, nextCursor }, { 'x-read-source': source });
 }
 
 /** `GET /orders/{orderId}`: 404 for anyone but the owner. */
 async function getMyOrder(event: APIGatewayProxyEvent) {
   const { userId } = identityFrom(event);
   const orderId = pathParameter(event, 'orderId');
-  const order = UUID.test(orderId) ? await getOrder(userId, orderId) : undefined;
+  const token = consistencyToken(event);
+  if (!UUID.test(orderId)) throw notFound(`Order ${orderId} does not exist`);
+  const reader = await readPoolFor(token);
+  let source = reader.source;
+  let order = await getOrder(userId, orderId, reader.db);
+  if (!order && source === 'replica') {
+    // Not on the replica yet, or not at all: only the primary can say which.
+    source = 'primary';
+    order = await getOrder(userId, orderId);
+  }
   if (!order) throw notFound(`Order ${orderId} does not exist`);
-  return json(200, order);
+  return json(200, order, { 'x-read-source': source });
 }
 
 /** `POST /orders/{orderId}/cancel`: CANCELLED with the stock given back; twice → 409. */
@@ -152,7 +191,7 @@ async function cancelMyOrder(event: APIGatewayProxyEvent) {
   const order = await answering(() => cancelOrder(userId, orderId));
   metrics.addMetric('OrdersCancelled', MetricUnit.Count, 1);
   await relaySoon();
-  return json(200, order);
+  return json(200, order, await withToken());
 }
 
 /** `PUT /inventory/{productId}` (admin): sets the authoritative stock in Postgres. */

@@ -70,6 +70,8 @@ export class ConsistencyLab extends Construct {
       );
       bus.grantPutEventsTo(fn);
       database.grantConnect(fn);
+      database.grantReaderConnect(fn);
+      database.grantReplicationModel(fn);
       services.functions.push(fn); // alarms and dashboard
       return fn;
     };

@@ -29,6 +29,12 @@ export const MIGRATIONS_DIR = 'shared/db/migrations';
 /** Name of the CloudFormation parameter that carries the Postgres URL where RDS is not deployed. */
 export const DATABASE_URL_PARAMETER = 'DatabaseUrl';
 
+/** Name of the parameter that carries the read replica's URL where RDS is not deployed (empty: the primary). */
+export const DATABASE_READER_URL_PARAMETER = 'DatabaseReaderUrl';
+
+/** Name of the parameter that tells the lab which replica lag model the local cloud applies (empty: none known). */
+export const REPLICATION_MODEL_PARAMETER = 'ReplicationModel';
+
 /** Output naming the migration function, on targets where the deploy command invokes it. */
 export const MIGRATE_FUNCTION_OUTPUT = 'MigrateFunctionName';
 
@@ -52,12 +58,14 @@ export type DatabaseNetworking = Pick<ServiceFunctionProps, 'vpc' | 'vpcSubnets'
 export class DatabaseStack extends Stack {
   readonly vpc?: ec2.Vpc;
   readonly instance?: rds.DatabaseInstance;
+  /** The RDS read replica (`target=aws`, `prod`): where order history and the lab's replica reads go. */
+  readonly readReplica?: rds.DatabaseInstanceReadReplica;
   /** Security group given to functions that talk to the database. */
   readonly clientSecurityGroup?: ec2.SecurityGroup;
   readonly migrate: ServiceFunction;
   /** Absent on `target=localstack` (no custom resources there): see {@link MIGRATE_FUNCTION_OUTPUT}. */
   readonly migrations?: CustomResource;
-  private readonly databaseUrlParameters = new Map<Stack, CfnParameter>();
+  private readonly parameters = new Map<string, CfnParameter>();
 
   constructor(scope: Construct, id: string, props: DatabaseStackProps) {
     super(scope, id, props);
@@ -139,6 +147,29 @@ export class DatabaseStack extends Stack {
       this.instance.node.addDependency(postgresLogs);
       this.instance.connections.allowDefaultPortFrom(this.clientSecurityGroup, 'Shop functions');
       if (prod) this.instance.addRotationSingleUser({ automaticallyAfter: Duration.days(30) });
+      if (prod) {
+        // An asynchronous streaming replica for reads that may lag (order history, the lab's replica
+        // reads). Functions reach it with the primary's credentials: a replica has the same users.
+        this.readReplica = new rds.DatabaseInstanceReadReplica(this, 'PostgresReader', {
+          instanceIdentifier: `${instanceIdentifier}-reader`,
+          sourceDatabaseInstance: this.instance,
+          instanceType: ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MEDIUM),
+          vpc: this.vpc,
+          vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+          // Encrypted because its source is (CloudFormation refuses StorageEncrypted on a replica).
+          storageType: rds.StorageType.GP3,
+          deletionProtection: true,
+          removalPolicy: RemovalPolicy.DESTROY,
+          iamAuthentication: true,
+          cloudwatchLogsExports: ['postgresql'],
+          enablePerformanceInsights: true,
+          parameterGroup: new rds.ParameterGroup(this, 'PostgresReaderParameters', {
+            engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_18_3 }),
+            parameters: { 'rds.force_ssl': '1' },
+          }),
+        });
+        this.readReplica.connections.allowDefaultPortFrom(this.clientSecurityGroup, 'Shop functions (reads)');
+      }
     }
 
     const migrate = new ServiceFunction(this, 'Migrate', {
@@ -193,15 +224,61 @@ export class DatabaseStack extends Stack {
     fn.addEnvironment('DATABASE_URL', this.databaseUrlParameter(Stack.of(fn)).valueAsString);
   }
 
-  private databaseUrlParameter(stack: Stack): CfnParameter {
-    let parameter = this.databaseUrlParameters.get(stack);
-    if (!parameter) {
-      parameter = new CfnParameter(stack, DATABASE_URL_PARAMETER, {
-        type: 'String',
+  /**
+   * Gives a function (that {@link grantConnect} already reaches the primary) a reader endpoint for
+   * reads that may lag: on AWS `DB_READER_HOST`, the RDS read replica's address in `prod` (dev has
+   * none: readers use the primary); elsewhere `DATABASE_READER_URL` from the `DatabaseReaderUrl`
+   * stack parameter (the local cloud fills in its streaming standby; empty means the primary).
+   */
+  grantReaderConnect(fn: lambda.Function): void {
+    if (this.instance) {
+      if (this.readReplica) fn.addEnvironment('DB_READER_HOST', this.readReplica.dbInstanceEndpointAddress);
+      return;
+    }
+    fn.addEnvironment(
+      'DATABASE_READER_URL',
+      this.parameter(Stack.of(fn), DATABASE_READER_URL_PARAMETER, {
         noEcho: true,
-        description: 'PostgreSQL connection URL (postgres://user:password@host:port/db) for functions',
-      });
-      this.databaseUrlParameters.set(stack, parameter);
+        default: '',
+        description: 'PostgreSQL read replica URL for reads that may lag; empty: read from DatabaseUrl',
+      }).valueAsString,
+    );
+  }
+
+  /**
+   * `REPLICATION_MODEL` for the consistency lab: the replica lag model the environment applies
+   * (`ReplicationModel` parameter, filled in by the local cloud), so reports can show the PBS
+   * prediction next to the measurement. On AWS nobody knows the model: the lab measures only.
+   */
+  grantReplicationModel(fn: lambda.Function): void {
+    if (this.instance) return;
+    fn.addEnvironment(
+      'REPLICATION_MODEL',
+      this.parameter(Stack.of(fn), REPLICATION_MODEL_PARAMETER, {
+        default: '',
+        description: 'Replica lag model of the local cloud (e.g. exp:20ms, off); empty: unknown',
+      }).valueAsString,
+    );
+  }
+
+  private databaseUrlParameter(stack: Stack): CfnParameter {
+    return this.parameter(stack, DATABASE_URL_PARAMETER, {
+      noEcho: true,
+      description: 'PostgreSQL connection URL (postgres://user:password@host:port/db) for functions',
+    });
+  }
+
+  /** One CfnParameter per stack and name, created on first use. */
+  private parameter(
+    stack: Stack,
+    name: string,
+    props: { noEcho?: boolean; default?: string; description: string },
+  ): CfnParameter {
+    const id = `${stack.node.addr}/${name}`;
+    let parameter = this.parameters.get(id);
+    if (!parameter) {
+      parameter = new CfnParameter(stack, name, { type: 'String', ...props });
+      this.parameters.set(id, parameter);
     }
     return parameter;
   }

@@ -306,6 +306,7 @@ export class ServicesStack extends Stack {
     grantTable(orders, cartsTable, ['dynamodb:Query']);
     bus.grantPutEventsTo(orders);
     database.grantConnect(orders);
+    database.grantReaderConnect(orders); // order history from the read replica
     this.route('POST', '/orders', orders);
     this.route('GET', '/orders', orders);
     this.route('GET', '/orders/{orderId}', orders);

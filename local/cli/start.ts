@@ -1,10 +1,13 @@
 /**
  * `npm start [-- --fresh] [--port N] [--console-port N] [--state-dir DIR] [--quiet]
- * [--worker-idle-seconds N] [--unsafe-fast-postgres]`: runs the embedded local cloud until Ctrl-C.
- * Set DATABASE_URL to use your own Postgres instead of the embedded one. `--unsafe-fast-postgres`
- * turns off fsync and synchronous commit: a crash then loses orders that were answered 201.
+ * [--worker-idle-seconds N] [--unsafe-fast-postgres] [--replication off|exp:20ms|uniform:5-200ms|fixed:50ms]`:
+ * runs the embedded local cloud until Ctrl-C. Set DATABASE_URL to use your own Postgres instead of
+ * the embedded one. `--unsafe-fast-postgres` turns off fsync and synchronous commit: a crash then
+ * loses orders that were answered 201. `--replication` (or `SHOP_REPLICATION`) sets the replica lag
+ * model; default exp:20ms.
  */
 import { parseArgs } from 'node:util';
+import { parseLagModel } from '../../shared/consistency/lag-model.ts';
 import { startLocalCloud } from '../cloud/local-cloud.ts';
 
 const { values } = parseArgs({
@@ -14,6 +17,7 @@ const { values } = parseArgs({
     'console-port': { type: 'string' },
     'state-dir': { type: 'string' },
     quiet: { type: 'boolean', default: false },
+    replication: { type: 'string' },
     'unsafe-fast-postgres': { type: 'boolean', default: false },
     'worker-idle-seconds': { type: 'string' },
   },
@@ -30,6 +34,15 @@ const port = values.port === undefined ? undefined : Number(values.port);
 if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536)) {
   console.error(`--port must be a TCP port number (0: any free port), got "${values.port}"`);
   process.exit(2);
+}
+
+if (values.replication !== undefined) {
+  try {
+    parseLagModel(values.replication);
+  } catch (error) {
+    console.error(`--replication: ${(error as Error).message}`);
+    process.exit(2);
+  }
 }
 
 const consolePort = values['console-port'] === undefined ? undefined : Number(values['console-port']);
@@ -59,6 +72,7 @@ try {
     unsafeFastPostgres: values['unsafe-fast-postgres'],
     workerIdleSeconds: idle,
     log: print,
+    replication: values.replication,
   });
   if (values['unsafe-fast-postgres']) {
     process.stderr.write(

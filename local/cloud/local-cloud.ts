@@ -5,11 +5,14 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { DEFAULT_LAG_MODEL, formatLagModel, parseLagModel } from '../../shared/consistency/lag-model.ts';
 import { ConsoleServer, LogBuffer } from '../console/server.ts';
 import { freePort, startAll } from '../emulators/index.ts';
 import { LocalEventBridge } from '../eventbridge/bus.ts';
 import { FaultController, handleFaultRequest } from '../faults/index.ts';
 import { LambdaRuntime } from '../lambda/runtime.ts';
+import { startDynamoDbReplication } from '../replication/dynamodb.ts';
+import { type PostgresStandby, startPostgresStandby } from '../replication/postgres.ts';
 import { LocalStepFunctions } from '../stepfunctions/service.ts';
 import { ACCOUNT_ID, REGION } from './account.ts';
 import { readAssembly, synthesize } from './assembly.ts';
@@ -39,6 +42,16 @@ export interface LocalCloudOptions {
   emulatorPorts?: { dynamodb?: number; s3?: number; postgres?: number };
   /** @default 'dev' */
   stage?: 'dev' | 'prod';
+  /**
+   * Replica lag model of the replicated DynamoDB (`local/replication/`): `off`, `exp:20ms`,
+   * `uniform:5-200ms`, `fixed:50ms`. @default `SHOP_REPLICATION` from the environment, else {@link DEFAULT_LAG_MODEL}
+   */
+  replication?: string;
+  /**
+   * `recovery_min_apply_delay` of the Postgres read replica, in ms (with replication on and the
+   * embedded Postgres). @default `SHOP_PG_APPLY_DELAY_MS` from the environment, else 0
+   */
+  postgresApplyDelayMs?: number;
   /** Receives every log line (functions, gateway, bus, deploy) as an object. */
   log?: (entry: Record<string, unknown>) => void;
   /**
@@ -65,7 +78,15 @@ export interface LocalCloud {
   consoleUrl: string;
   /** EventBridge API endpoint and the local control API (`/_local/...`). */
   servicesUrl: string;
-  endpoints: { dynamodb: string; s3: string; eventbridge: string; databaseUrl: string };
+  endpoints: {
+    dynamodb: string;
+    s3: string;
+    eventbridge: string;
+    databaseUrl: string;
+    databaseReaderUrl: string;
+  };
+  /** The replication in force: the lag model's spec (`off` when none) and DynamoDB Local's own endpoint. */
+  replication: { model: string; dynamodbLocal: string; postgresStandby?: PostgresStandby };
   signingKey: SigningKey;
   runtime: LambdaRuntime;
   bus: LocalEventBridge;
@@ -118,8 +139,17 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   };
   const stateDir = path.resolve(options.stateDir ?? path.join(options.root, '.local'));
   const stage = options.stage ?? 'dev';
+  const lagModel = parseLagModel(options.replication ?? (process.env.SHOP_REPLICATION || DEFAULT_LAG_MODEL));
   if (options.fresh) {
-    for (const part of ['dynamodb', 's3', 'postgres', 'state.json', 'dead-letters.jsonl', 'eventbridge']) {
+    for (const part of [
+      'dynamodb',
+      's3',
+      'postgres',
+      'postgres-standby',
+      'state.json',
+      'dead-letters.jsonl',
+      'eventbridge',
+    ]) {
       rmSync(path.join(stateDir, part), { recursive: true, force: true });
     }
   }
@@ -158,6 +188,34 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     ]);
     stoppers.push(() => emulators.stop());
 
+    // Replicas (local/replication/): DynamoDB behind a replicating proxy, Postgres with a streaming standby.
+    const replicationMarker = path.join(stateDir, 'dynamodb', 'replication-clean');
+    let dynamodbEndpoint = emulators.dynamodb.endpoint;
+    let postgresStandby: PostgresStandby | undefined;
+    if (lagModel.kind === 'off') {
+      rmSync(replicationMarker, { force: true }); // the copies fall behind while replication is off
+    } else {
+      const t2 = performance.now();
+      const replication = await startDynamoDbReplication({
+        upstream: emulators.dynamodb.endpoint,
+        model: lagModel,
+        cleanMarker: replicationMarker,
+        log,
+      });
+      stoppers.push(() => replication.stop());
+      dynamodbEndpoint = replication.endpoint;
+      if (!options.databaseUrl) {
+        postgresStandby = await startPostgresStandby({
+          primaryUrl: emulators.postgres.url,
+          primaryDataDir: path.join(stateDir, 'postgres', 'data'),
+          stateDir: path.join(stateDir, 'postgres-standby'),
+          applyDelayMs: options.postgresApplyDelayMs ?? Number(process.env.SHOP_PG_APPLY_DELAY_MS || 0),
+        });
+        stoppers.push(() => (postgresStandby as PostgresStandby).stop());
+      }
+      mark('replication', t2);
+    }
+
     const servicesServer = await listen(createServer(), 0);
     stoppers.push(() => close(servicesServer));
     const servicesUrl = `http://127.0.0.1:${(servicesServer.address() as AddressInfo).port}`;
@@ -177,10 +235,12 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     );
     stoppers.push(() => consoleServer.close());
     const endpoints = {
-      dynamodb: emulators.dynamodb.endpoint,
+      dynamodb: dynamodbEndpoint,
       s3: emulators.s3.endpoint,
       eventbridge: servicesUrl,
       databaseUrl: emulators.postgres.url,
+      // The read replica (the primary itself when replication is off or Postgres is external).
+      databaseReaderUrl: postgresStandby?.url ?? emulators.postgres.url,
     };
 
     const forFunctions = { ...endpoints, ...(await options.functionEndpoints?.(endpoints)) };
@@ -315,6 +375,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       stepFunctions,
       parameters: {
         DatabaseUrl: endpoints.databaseUrl,
+        DatabaseReaderUrl: endpoints.databaseReaderUrl,
+        ReplicationModel: formatLagModel(lagModel),
         JwtPublicJwk: JSON.stringify(signingKey.publicJwk),
         ConsoleOrigin: consoleUrl,
       },
@@ -386,6 +448,11 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       consoleUrl,
       servicesUrl,
       endpoints,
+      replication: {
+        model: formatLagModel(lagModel),
+        dynamodbLocal: emulators.dynamodb.endpoint,
+        postgresStandby,
+      },
       signingKey,
       runtime,
       bus,

@@ -84,9 +84,9 @@ async function loadOrders(db: pg.Pool | pg.PoolClient, rows: OrderRow[]): Promis
 
 const ORDER_COLUMNS = 'order_id, region, status, total_cents, created_at, updated_at';
 
-/** The user's order, or undefined (also for another user's order). */
-export async function getOrder(userId: string, orderId: string): Promise<Order | undefined> {
-  const pool = await postgresPool();
+/** The user's order, or undefined (also for another user's order). `db`: where to read (default the primary). */
+export async function getOrder(userId: string, orderId: string, db?: pg.Pool): Promise<Order | undefined> {
+  const pool = db ?? (await postgresPool());
   const rows = await pool.query<OrderRow>(
     `select ${ORDER_COLUMNS} from orders where order_id = $1 and user_id = $2`,
     [orderId, userId],
@@ -97,9 +97,9 @@ export async function getOrder(userId: string, orderId: string): Promise<Order |
 /** Keyset page of the user's orders, newest first. `after` is the last order of the previous page. */
 export async function listOrders(
   userId: string,
-  options: { limit: number; after?: { createdAt: string; orderId: string } },
+  options: { limit: number; after?: { createdAt: string; orderId: string }; db?: pg.Pool },
 ): Promise<{ orders: Order[]; last?: { createdAt: string; orderId: string } }> {
-  const pool = await postgresPool();
+  const pool = options.db ?? (await postgresPool());
   const params: unknown[] = [userId, options.limit + 1];
   let where = 'user_id = $1';
   if (options.after) {

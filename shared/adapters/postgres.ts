@@ -137,23 +137,32 @@ export class ResilientPool extends pg.Pool {
 let pool: Promise<pg.Pool> | undefined;
 
 /**
+ * A function's pool on `config`: `DB_POOL_MAX` connections (2), the budget's timeouts
+ * ({@link timeoutSettings}) and the fault handling of {@link ResilientPool}. `reload` reads the
+ * credentials again after an authentication failure. The primary's and the reader's pools both use it.
+ *
+ * @example
+ * const pool = functionPool(await connectionConfig(), () => connectionConfig());
+ */
+export function functionPool(config: pg.PoolConfig, reload: () => Promise<pg.PoolConfig>): pg.Pool {
+  return new ResilientPool(
+    {
+      ...config,
+      max: Number(optionalEnv('DB_POOL_MAX', '2')),
+      idleTimeoutMillis: 60_000,
+      ...timeoutSettings(),
+    },
+    reload,
+  );
+}
+
+/**
  * A small pool per execution environment, created on first use. Lambda runs one request at a time
  * per environment, so a couple of connections cover a handler that queries in parallel. Timeouts
  * come from the request budget; see {@link ResilientPool} for what it survives.
  */
 export function postgresPool(): Promise<pg.Pool> {
-  pool ??= connectionConfig().then(
-    (config) =>
-      new ResilientPool(
-        {
-          ...config,
-          max: Number(optionalEnv('DB_POOL_MAX', '2')),
-          idleTimeoutMillis: 60_000,
-          ...timeoutSettings(),
-        },
-        () => connectionConfig(),
-      ),
-  );
+  pool ??= connectionConfig().then((config) => functionPool(config, () => connectionConfig()));
   pool.catch(() => {
     pool = undefined; // let the next call try again instead of caching the failure
   });

@@ -13,6 +13,10 @@ export interface RunContext {
   deadline: Deadline;
   /** The run's own pool (one connection per worker), opened on first use. */
   pool: () => Promise<pg.Pool>;
+  /** The same on the read replica (the primary when there is none). */
+  readerPool: () => Promise<pg.Pool>;
+  /** The replica lag model in force (`REPLICATION_MODEL`), undefined when nobody states one. */
+  replicationModel?: string;
 }
 
 /**
@@ -25,6 +29,7 @@ export interface RunContext {
 export function lazyPool(
   workers: number,
   deadline?: Deadline,
+  endpoint: 'primary' | 'reader' = 'primary',
 ): {
   pool: () => Promise<pg.Pool>;
   opened: () => Promise<pg.Pool> | undefined;
@@ -33,7 +38,7 @@ export function lazyPool(
   let opened: Promise<pg.Pool> | undefined;
   return {
     pool: () => {
-      opened ??= labPool(workers, deadline);
+      opened ??= labPool(workers, deadline, endpoint);
       return opened;
     },
     opened: () => opened,

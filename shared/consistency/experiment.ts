@@ -1,13 +1,16 @@
+import { hasReader, readerPool } from '../adapters/postgres-reader.ts';
+import { optionalEnv } from '../config.ts';
 import { Deadline } from './concurrency.ts';
 import { lazyPool, type RunContext } from './context.ts';
 import { deleteLabRows } from './lab-db.ts';
 import { LabKeys } from './lab-table.ts';
 import type { ExperimentParameters, Scenario } from './parameters.ts';
-import { type ExperimentReport, environmentFor, type ResultRow } from './report.ts';
+import { type ExperimentReport, environmentFor, type ReplicationFacts, type ResultRow } from './report.ts';
 import { lostUpdate } from './scenarios/lost-update.ts';
 import { oversell } from './scenarios/oversell.ts';
 import { projectionLag } from './scenarios/projection-lag.ts';
 import { readAfterWrite } from './scenarios/read-after-write.ts';
+import { tVisibility } from './scenarios/t-visibility.ts';
 import { claim, finish, LabBusy, recordRequest } from './store.ts';
 
 /** The report of a request not yet run. */
@@ -27,7 +30,27 @@ const SCENARIO_RUNNERS: Record<Scenario, (ctx: RunContext) => Promise<ResultRow[
   'lost-update': lostUpdate,
   oversell,
   'projection-lag': projectionLag,
+  't-visibility': tVisibility,
 };
+
+/** The replica lag model the environment states (`REPLICATION_MODEL`), if any. */
+const replicationModel = () => optionalEnv('REPLICATION_MODEL');
+
+/** What the report's `environment` says about replicas: the stated model, and whether the reader is a standby. */
+async function replicationFacts(): Promise<ReplicationFacts> {
+  let postgresReplica = false;
+  if (hasReader()) {
+    try {
+      const out = await (await readerPool()).query<{ standby: boolean }>(
+        'select pg_is_in_recovery() as standby',
+      );
+      postgresReplica = out.rows[0]?.standby === true;
+    } catch {
+      postgresReplica = false; // the report says "no separate reader" rather than failing the run
+    }
+  }
+  return { model: replicationModel(), postgresReplica };
+}
 
 /** Time kept back from the function's remaining time for cleanup and storing the report (API path). */
 export const CLEANUP_RESERVE_MS = 5_000;
@@ -50,6 +73,7 @@ export async function runScenario(
 ): Promise<ResultRow[]> {
   const keys = new LabKeys(experimentId);
   const db = lazyPool(parameters.concurrency, deadline);
+  const reader = lazyPool(parameters.concurrency, deadline, 'reader');
   try {
     return await SCENARIO_RUNNERS[parameters.scenario]({
       experimentId,
@@ -57,8 +81,11 @@ export async function runScenario(
       keys,
       deadline,
       pool: db.pool,
+      readerPool: reader.pool,
+      replicationModel: replicationModel(),
     });
   } finally {
+    await reader.end().catch(onCleanupError);
     await keys.deleteAll().catch(onCleanupError);
     await db
       .opened()
@@ -79,7 +106,7 @@ export async function executeClaimed(
   claimed: ExperimentReport,
   options: { target: string; deadline: Deadline; onCleanupError?: (error: unknown) => void },
 ): Promise<ExperimentReport> {
-  const environment = environmentFor(options.target);
+  const environment = environmentFor(options.target, await replicationFacts());
   const startedAt = claimed.startedAt ?? new Date().toISOString();
   let report: ExperimentReport;
   try {

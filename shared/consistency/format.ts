@@ -5,6 +5,53 @@ import type { ExperimentReport, ResultRow } from './report.ts';
 const isNaive = (row: ResultRow) => row.strategy.startsWith('naive');
 const storeName = (row: ResultRow) => (row.store === 'dynamodb' ? 'DynamoDB' : 'Postgres');
 const ms = (value: number) => (value >= 100 ? value.toFixed(0) : value.toFixed(1));
+const pct = (rate: number) => `${(rate * 100).toFixed(1)}%`;
+
+/** Short column titles for t-visibility's read modes. */
+const SHORT: Record<string, string> = {
+  'GetItem (eventual)': 'eventual',
+  'GetItem ConsistentRead': 'strong',
+  'Query GSI byGroup': 'GSI',
+  'replica read': 'replica',
+  'primary read': 'primary',
+  'read-your-writes': 'RYW',
+};
+
+/**
+ * t-visibility as a table: one line per delay, the stale probability each read mode measured and,
+ * next to it, the PBS prediction where one exists.
+ */
+function formatCurves(report: ExperimentReport): string {
+  const p = report.parameters;
+  const rows = (report.results ?? []).filter((row) => row.curve?.length);
+  const predicted = (row: ResultRow) =>
+    row.curve?.some((point) => point.predicted !== null && point.predicted > 0);
+  const header = ['t ms', 'delay ms'];
+  for (const row of rows) {
+    const name = `${row.store === 'dynamodb' ? 'ddb' : 'pg'} ${SHORT[row.strategy] ?? row.strategy}`;
+    header.push(name);
+    if (predicted(row)) header.push('PBS');
+  }
+  const delays = rows[0]?.curve?.map((point) => point.tMs) ?? [];
+  const cells = delays.map((t, i) => {
+    const line = [String(t), (rows[0]?.curve?.[i]?.meanDelayMs ?? 0).toFixed(1)];
+    for (const row of rows) {
+      const point = row.curve?.find((pt) => pt.tMs === t);
+      line.push(point ? point.staleRate.toFixed(3) : '-');
+      if (predicted(row)) line.push(point?.predicted === null || !point ? '-' : point.predicted.toFixed(3));
+    }
+    return line;
+  });
+  const widths = header.map((title, i) => Math.max(title.length, ...cells.map((c) => (c[i] ?? '').length)));
+  const line = (values: string[]) => values.map((v, i) => v.padStart(widths[i] ?? 0)).join('  ');
+  const settings = [
+    `target ${report.environment?.target ?? '?'}`,
+    `trials ${p.trials} per delay`,
+    `concurrency ${p.concurrency}`,
+    `replication ${report.environment?.replicationModel ?? 'unknown'}`,
+  ];
+  return [`scenario t-visibility  (${settings.join(', ')})`, line(header), ...cells.map(line)].join('\n');
+}
 
 /**
  * The report's results as an aligned text table: one header line naming the run, column titles,
@@ -17,6 +64,7 @@ const ms = (value: number) => (value >= 100 ? value.toFixed(0) : value.toFixed(1
  */
 export function formatTable(report: ExperimentReport): string {
   const p = report.parameters;
+  if (p.scenario === 't-visibility') return formatCurves(report);
   const settings = [
     `target ${report.environment?.target ?? '?'}`,
     `trials ${p.trials}`,
@@ -126,6 +174,39 @@ export function summarize(report: ExperimentReport): string {
           ? `No stale reads, because ${report.environment.dynamodb} cannot serve one (one copy of the data); on AWS eventual and GSI reads can be stale.`
           : 'No stale reads this time: every read saw the write before it.';
       return `${head}${cost}${errorNote}`;
+    }
+    case 't-visibility': {
+      const curves = rows.filter((row) => row.curve?.length);
+      const compared = curves.filter((row) => row.curve?.some((point) => point.predicted !== null));
+      const gap = (row: ResultRow) =>
+        Math.max(
+          0,
+          ...(row.curve ?? []).map((pt) =>
+            pt.predicted === null ? 0 : Math.abs(pt.staleRate - pt.predicted),
+          ),
+        );
+      const eventual = rows.find((row) => row.strategy.startsWith('GetItem (eventual'));
+      const replica = rows.find((row) => row.strategy === 'replica read');
+      const at0 = (row: ResultRow | undefined) => row?.curve?.[0]?.staleRate;
+      const parts = [
+        eventual && at0(eventual) !== undefined
+          ? `DynamoDB eventual reads right after a write were stale ${pct(at0(eventual) as number)} of the time`
+          : undefined,
+        replica && at0(replica) !== undefined
+          ? `the Postgres replica ${pct(at0(replica) as number)}`
+          : undefined,
+      ].filter(Boolean);
+      const model = report.environment?.replicationModel ?? 'unknown';
+      const pbs = compared.length
+        ? ` Largest gap to the PBS prediction (lag model ${model}): ${compared.map((row) => `${storeName(row)} ${row.strategy} ${gap(row).toFixed(3)}`).join(', ')}.`
+        : ' No lag model is stated here: the curves are measured only.';
+      const never = rows.filter(
+        (row) => (row.anomalies ?? 0) > 0 && row.curve?.every((point) => point.predicted === 0),
+      );
+      const neverNote = never.length
+        ? ` UNEXPECTED: ${never.map((r) => `${storeName(r)} ${r.strategy} was stale ${r.anomalies} times`).join(', ')}.`
+        : '';
+      return `${parts.length ? `${parts.join(', ')}.` : 'No curve measured.'}${pbs}${neverNote}${errorNote}`;
     }
     case 'projection-lag': {
       const strong = rows.find((row) => row.strategy.includes('strong'));

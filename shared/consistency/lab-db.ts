@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { connectionConfig } from '../adapters/postgres.ts';
+import { readerConnectionConfig } from '../adapters/postgres-reader.ts';
 import type { Deadline } from './concurrency.ts';
 
 /**
@@ -10,17 +11,22 @@ import type { Deadline } from './concurrency.ts';
 /**
  * A pool of its own for one run, with a connection per worker (plus two for setup and checks): the
  * shared pool of the function has two, which would queue the workers instead of racing them.
+ * `reader`: the read replica (`DATABASE_READER_URL` / `DB_READER_HOST`; the primary when there is none).
  * Close it with `end()` when the run is over.
  *
  * @example
- * const pool = await labPool(16);
+ * const pool = await labPool(16, deadline); // or labPool(16, deadline, 'reader')
  * try { … } finally { await pool.end(); }
  */
-export async function labPool(workers: number, deadline?: Deadline): Promise<pg.Pool> {
+export async function labPool(
+  workers: number,
+  deadline?: Deadline,
+  endpoint: 'primary' | 'reader' = 'primary',
+): Promise<pg.Pool> {
   // No statement outlives the run's deadline (a lock wait included), so cleanup still has its time.
   const leftMs = deadline ? Math.max(1_000, deadline.at - Date.now()) : undefined;
   const pool = new pg.Pool({
-    ...(await connectionConfig()),
+    ...(await (endpoint === 'reader' ? readerConnectionConfig() : connectionConfig())),
     max: workers + 2,
     idleTimeoutMillis: 10_000,
     connectionTimeoutMillis: Math.min(10_000, leftMs ?? 10_000),

@@ -72,23 +72,28 @@ export class LabKeys {
     return this.keys.size;
   }
 
-  /** Deletes every recorded key (25 per BatchWriteItem, unprocessed ones retried). */
+  /** Deletes every recorded key (25 per BatchWriteItem, 8 batches at a time, unprocessed ones retried). */
   async deleteAll(): Promise<void> {
     const all = [...this.keys.values()];
-    for (let i = 0; i < all.length; i += 25) {
-      let requests: { DeleteRequest: { Key: Record<string, unknown> } }[] | undefined = all
-        .slice(i, i + 25)
-        .map((key) => ({ DeleteRequest: { Key: { ...key } } }));
-      for (let attempt = 0; requests?.length && attempt < 8; attempt++) {
-        if (attempt) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
-        const out = await labClient().send(
-          new BatchWriteCommand({ RequestItems: { [labTable()]: requests } }),
-        );
-        requests = out.UnprocessedItems?.[labTable()] as typeof requests;
-      }
-      if (requests?.length) throw new Error(`Lab cleanup left ${requests.length} items (they expire by TTL)`);
-    }
+    const batches = Array.from({ length: Math.ceil(all.length / 25) }, (_, b) => b * 25);
+    let next = 0;
+    const worker = async () => {
+      while (next < batches.length) await this.deleteBatch(all, batches[next++] as number);
+    };
+    await Promise.all(Array.from({ length: 8 }, worker));
     this.keys.clear();
+  }
+
+  private async deleteBatch(all: LabKey[], i: number): Promise<void> {
+    let requests: { DeleteRequest: { Key: Record<string, unknown> } }[] | undefined = all
+      .slice(i, i + 25)
+      .map((key) => ({ DeleteRequest: { Key: { ...key } } }));
+    for (let attempt = 0; requests?.length && attempt < 8; attempt++) {
+      if (attempt) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
+      const out = await labClient().send(new BatchWriteCommand({ RequestItems: { [labTable()]: requests } }));
+      requests = out.UnprocessedItems?.[labTable()] as typeof requests;
+    }
+    if (requests?.length) throw new Error(`Lab cleanup left ${requests.length} items (they expire by TTL)`);
   }
 }
 

@@ -3,7 +3,13 @@
  * web console validates a request against the same numbers as the API's schema
  * (`ExperimentRequest` in `parameters.ts`) without bundling zod.
  */
-export const SCENARIOS = ['read-after-write', 'lost-update', 'oversell', 'projection-lag'] as const;
+export const SCENARIOS = [
+  'read-after-write',
+  'lost-update',
+  'oversell',
+  'projection-lag',
+  't-visibility',
+] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export const LIMITS = {
@@ -12,6 +18,18 @@ export const LIMITS = {
   stock: { min: 1, max: 10_000 },
   thinkTimeMs: { min: 0, max: 1000 },
 } as const;
+
+/** `trials` of t-visibility: trials per delay, and it needs thousands for a tight estimate. */
+export const VISIBILITY_TRIALS = { min: 1, max: 5000 } as const;
+
+/**
+ * The range of `trials` for a scenario ({@link VISIBILITY_TRIALS} for t-visibility).
+ *
+ * @example
+ * trialsLimit('t-visibility').max; // 5000
+ */
+export const trialsLimit = (scenario: unknown): { min: number; max: number } =>
+  scenario === 't-visibility' ? VISIBILITY_TRIALS : LIMITS.trials;
 
 /** Defaults per scenario. `trials` means: read-after-write pairs, counters, sales, or stock changes. */
 export const DEFAULTS: Record<
@@ -22,4 +40,6 @@ export const DEFAULTS: Record<
   'lost-update': { trials: 1, concurrency: 16, stock: 10, thinkTimeMs: 5 },
   oversell: { trials: 1, concurrency: 16, stock: 10, thinkTimeMs: 5 },
   'projection-lag': { trials: 20, concurrency: 1, stock: 10, thinkTimeMs: 5 },
+  // Concurrency at the open limit (OPEN_CONCURRENCY), so the default run needs no admin.
+  't-visibility': { trials: 2000, concurrency: 16, stock: 10, thinkTimeMs: 5 },
 };

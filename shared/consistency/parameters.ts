@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULTS, LIMITS, SCENARIOS, type Scenario } from './limits.ts';
+import { DEFAULTS, LIMITS, SCENARIOS, type Scenario, trialsLimit, VISIBILITY_TRIALS } from './limits.ts';
 
 /**
  * What a consistency experiment may be asked to do, and how long it will take.
@@ -10,6 +10,7 @@ import { DEFAULTS, LIMITS, SCENARIOS, type Scenario } from './limits.ts';
  * | ------------- | -------- | ---------------------------------------------------------- |
  * | `scenario`    | see below| required                                                   |
  * | `trials`      | 1–1000   | read-after-write 50, projection-lag 20, the others 1       |
+ * |               | 1–5000   | t-visibility: trials per delay, default 2000               |
  * | `concurrency` | 1–64     | 16 (projection-lag runs its trials one after another: 1); above 16 admins only |
  * | `stock`       | 1–10000  | 10 (oversell only)                                         |
  * | `thinkTimeMs` | 0–1000   | 5                                                          |
@@ -17,21 +18,31 @@ import { DEFAULTS, LIMITS, SCENARIOS, type Scenario } from './limits.ts';
  * A run estimated to last longer than {@link INLINE_LIMIT_MS} is answered 202 and run by the runner
  * function; one estimated beyond {@link MAX_RUN_MS} is refused (400) before anything runs.
  */
-export { DEFAULTS, LIMITS, SCENARIOS, type Scenario } from './limits.ts';
+export {
+  DEFAULTS,
+  LIMITS,
+  SCENARIOS,
+  type Scenario,
+  trialsLimit,
+  VISIBILITY_TRIALS,
+} from './limits.ts';
 
 /** Concurrency anyone signed in may ask for; above it (up to 64) needs the admin group (403 naming body.concurrency). */
 export const OPEN_CONCURRENCY = 16;
+
+/** The delays (ms between a write's acknowledgement and the read) at which t-visibility measures. */
+export const VISIBILITY_DELAYS_MS = [0, 1, 2, 5, 10, 20, 50, 100, 200, 500] as const;
 
 /** Runs estimated above this are answered 202 and executed asynchronously (API Gateway stops at 29 s). */
 export const INLINE_LIMIT_MS = 20_000;
 /** Runs estimated above this are refused: the runner function has 15 minutes, cleanup included. */
 export const MAX_RUN_MS = 10 * 60_000;
 
-const int = (name: keyof typeof LIMITS) =>
+const int = ({ min, max }: { min: number; max: number }) =>
   z
-    .int(`must be an integer from ${LIMITS[name].min} to ${LIMITS[name].max}`)
-    .min(LIMITS[name].min, `must be at least ${LIMITS[name].min}`)
-    .max(LIMITS[name].max, `must be at most ${LIMITS[name].max}`)
+    .int(`must be an integer from ${min} to ${max}`)
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`)
     .optional();
 
 /**
@@ -41,13 +52,20 @@ const int = (name: keyof typeof LIMITS) =>
  * @example
  * const request = parseBody(event, ExperimentRequest); // { scenario: 'lost-update', concurrency: 32 }
  */
-export const ExperimentRequest = z.strictObject({
-  scenario: z.enum(SCENARIOS, `must be one of ${SCENARIOS.join(', ')}`),
-  trials: int('trials'),
-  concurrency: int('concurrency'),
-  stock: int('stock'),
-  thinkTimeMs: int('thinkTimeMs'),
-});
+export const ExperimentRequest = z
+  .strictObject({
+    scenario: z.enum(SCENARIOS, `must be one of ${SCENARIOS.join(', ')}`),
+    trials: int(VISIBILITY_TRIALS),
+    concurrency: int(LIMITS.concurrency),
+    stock: int(LIMITS.stock),
+    thinkTimeMs: int(LIMITS.thinkTimeMs),
+  })
+  .superRefine((request, ctx) => {
+    const { max } = trialsLimit(request.scenario);
+    // Above the t-visibility limit the field's own check has already said so.
+    if (request.trials !== undefined && request.trials > max && request.trials <= VISIBILITY_TRIALS.max)
+      ctx.addIssue({ code: 'custom', path: ['trials'], message: `must be at most ${max}` });
+  });
 export type ExperimentRequest = z.infer<typeof ExperimentRequest>;
 
 /** A request with every default filled in: what a report states under `parameters`. */
@@ -107,6 +125,17 @@ export function estimateDurationMs(p: ExperimentParameters): number {
       return FIXED_MS + rounds(p.trials) * (3 * 2 * DYNAMODB_MS + 2 * POSTGRES_MS);
     case 'projection-lag':
       return FIXED_MS + p.trials * (3 * POSTGRES_MS + EVENT_DELIVERY_MS);
+    case 't-visibility':
+      // Per delay: DynamoDB (write, wait, three reads in parallel), then Postgres (write, token, wait, reads).
+      return (
+        FIXED_MS +
+        VISIBILITY_DELAYS_MS.reduce<number>(
+          (sum, t) => sum + rounds(p.trials) * (2 * t + 2 * DYNAMODB_MS + 4 * POSTGRES_MS),
+          0,
+        ) +
+        // cleanup: one replicated delete per trial's item, 25 to a batch
+        Math.ceil((p.trials * VISIBILITY_DELAYS_MS.length) / 25) * DYNAMODB_MS
+      );
     case 'lost-update': {
       const n = p.concurrency;
       perTrial =

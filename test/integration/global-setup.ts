@@ -10,6 +10,8 @@ declare module 'vitest' {
     servicesUrl: string;
     stateDir: string;
     endpoints: LocalCloud['endpoints'];
+    /** The replication in force (`SHOP_REPLICATION`, default exp:20ms) and DynamoDB Local behind it. */
+    replication: { model: string; dynamodbLocal: string; postgresStandbyUrl?: string };
   }
 }
 
@@ -43,12 +45,19 @@ export default async function setup(project: TestProject): Promise<() => Promise
     rmSync(stateDir, { recursive: true, force: true });
     throw error;
   }
-  console.log(`local cloud for tests: ${cloud.apiUrl} (${JSON.stringify(cloud.timings)})`);
+  console.log(
+    `local cloud for tests: ${cloud.apiUrl}, replication ${cloud.replication.model} (${JSON.stringify(cloud.timings)})`,
+  );
   project.provide('apiUrl', cloud.apiUrl);
   project.provide('consoleUrl', cloud.consoleUrl);
   project.provide('servicesUrl', cloud.servicesUrl);
   project.provide('stateDir', stateDir);
   project.provide('endpoints', cloud.endpoints);
+  project.provide('replication', {
+    model: cloud.replication.model,
+    dynamodbLocal: cloud.replication.dynamodbLocal,
+    postgresStandbyUrl: cloud.replication.postgresStandby?.url,
+  });
   return async () => {
     await cloud.stop();
     rmSync(stateDir, { recursive: true, force: true });

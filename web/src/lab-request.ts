@@ -1,4 +1,4 @@
-import { LIMITS, SCENARIOS } from '../../shared/consistency/limits.ts';
+import { LIMITS, SCENARIOS, trialsLimit, VISIBILITY_TRIALS } from '../../shared/consistency/limits.ts';
 
 export type LabField = keyof typeof LIMITS;
 export const LAB_FIELDS = Object.keys(LIMITS) as LabField[];
@@ -20,11 +20,14 @@ export function checkExperiment(
   for (const field of LAB_FIELDS) {
     const value = body[field];
     if (value === undefined) continue;
-    const { min, max } = LIMITS[field];
+    // trials: checked over the widest range (t-visibility's), then against the scenario's own.
+    const { min, max } = field === 'trials' ? VISIBILITY_TRIALS : LIMITS[field];
     if (typeof value !== 'number' || !Number.isSafeInteger(value))
       errors[field] = `must be an integer from ${min} to ${max}`;
     else if (value < min) errors[field] = `must be at least ${min}`;
     else if (value > max) errors[field] = `must be at most ${max}`;
+    else if (field === 'trials' && value > trialsLimit(body.scenario).max)
+      errors[field] = `must be at most ${trialsLimit(body.scenario).max}`;
   }
   for (const key of Object.keys(body))
     if (key !== 'scenario' && !(LAB_FIELDS as string[]).includes(key)) errors[key] = 'is not a parameter';

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { DEFAULTS, LIMITS, SCENARIOS } from '../../../shared/consistency/limits.ts';
+import { DEFAULTS, LIMITS, SCENARIOS, trialsLimit } from '../../../shared/consistency/limits.ts';
 import { ApiError, query } from '../api.ts';
 import { type Route, useApp, useLoad } from '../app.tsx';
 import { Chart } from '../charts.tsx';
@@ -132,6 +132,7 @@ function Start({ onStarted }: { onStarted: (id: string) => void }) {
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
   const defaults = DEFAULTS[scenario as keyof typeof DEFAULTS];
+  const range = (f: keyof typeof LIMITS) => (f === 'trials' ? trialsLimit(scenario) : LIMITS[f]);
   const submit = async (e: Event) => {
     e.preventDefault();
     setError(undefined);
@@ -181,14 +182,14 @@ function Start({ onStarted }: { onStarted: (id: string) => void }) {
         <label key={f}>
           {f}{' '}
           <span class="muted">
-            ({LIMITS[f].min}–{LIMITS[f].max})
+            ({range(f).min}–{range(f).max})
           </span>
           <input
             type="number"
             name={f}
             inputMode="numeric"
-            min={LIMITS[f].min}
-            max={LIMITS[f].max}
+            min={range(f).min}
+            max={range(f).max}
             placeholder={String(defaults?.[f] ?? '')}
             value={values[f]}
             aria-invalid={errors[f] ? true : undefined}
