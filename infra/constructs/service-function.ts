@@ -1,17 +1,15 @@
 import { cpSync } from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { AssetHashType, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import esbuild from 'esbuild';
 import { budgetForTimeout } from '../../shared/budget.ts';
 import { readConfig } from '../config.ts';
+import { dockerCommand, PROJECT_ROOT, writeBundle } from './bundles.ts';
 
-/** Repository root: entries are given relative to it, e.g. `functions/platform/health.ts`. */
-export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export { PROJECT_ROOT };
 
 export interface ServiceFunctionProps extends Omit<lambda.FunctionOptions, 'architecture'> {
   /** Handler file, relative to the repository root (e.g. `functions/platform/health.ts`). */
@@ -34,34 +32,6 @@ export interface ServiceFunctionProps extends Omit<lambda.FunctionOptions, 'arch
    * @default - none
    */
   readonly copyIntoBundle?: string[];
-  /**
-   * Modules left out of the bundle (native modules, optional peers).
-   * @default ['pg-native']
-   */
-  readonly externalModules?: string[];
-}
-
-/** The esbuild options of every bundle: one minified ESM file for Node 24, source maps, AWS SDK included. */
-function buildOptions(entry: string, outfile: string, external: string[]): esbuild.BuildOptions {
-  return {
-    entryPoints: [path.join(PROJECT_ROOT, entry)],
-    outfile,
-    absWorkingDir: PROJECT_ROOT,
-    bundle: true,
-    platform: 'node',
-    target: 'node24',
-    format: 'esm',
-    mainFields: ['module', 'main'],
-    minify: true,
-    sourcemap: true,
-    sourcesContent: false,
-    external,
-    // Some dependencies are CommonJS and call require(); give the ESM bundle one.
-    banner: {
-      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-    },
-    logLevel: 'error',
-  };
 }
 
 /**
@@ -70,8 +40,9 @@ function buildOptions(entry: string, outfile: string, external: string[]): esbui
  * version that is tested is the version that runs), X-Ray tracing, JSON logs with a retention,
  * 256 MB and 10 s unless told otherwise.
  *
- * Bundling runs esbuild's API in the synth process (tens of milliseconds a function), with the same
- * build as a Docker fallback for machines where local bundling is impossible.
+ * Bundling (infra/constructs/bundles.ts): one esbuild call in the synth process builds every handler
+ * under functions/ and each function's asset takes its own file, with the same build of one entry as
+ * a Docker fallback for machines where local bundling is impossible.
  *
  * @example
  * new ServiceFunction(this, 'Health', {
@@ -84,14 +55,16 @@ export class ServiceFunction extends lambda.Function {
   /** The function's timeout in milliseconds. */
   readonly timeoutMs: number;
 
+  /** Its handler file (an entry of the one bundle build, bundles.ts). */
+  readonly entry: string;
+
   /** Marks the function as serving API Gateway: its request budget stays below the 29 s integration timeout. */
   servesApi(): void {
     this.addEnvironment('REQUEST_BUDGET_MS', String(budgetForTimeout(this.timeoutMs, { api: true })));
   }
 
   constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
-    const { entry, service, logRetention, copyIntoBundle, externalModules, environment, handler, ...rest } =
-      props;
+    const { entry, service, logRetention, copyIntoBundle, environment, handler, ...rest } = props;
     if (!/^functions\/.+\.ts$/.test(entry)) {
       throw new Error(`ServiceFunction ${id}: entry must be a .ts file under functions/, got "${entry}"`);
     }
@@ -102,12 +75,9 @@ export class ServiceFunction extends lambda.Function {
       retention: logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    const external = externalModules ?? ['pg-native'];
     const copies = copyIntoBundle ?? [];
     const dockerBuild = [
-      `npx esbuild ${entry} --bundle --platform=node --target=node24 --format=esm --minify --sourcemap`,
-      '--main-fields=module,main --outfile=/asset-output/index.mjs',
-      ...external.map((m) => `--external:${m}`),
+      dockerCommand(entry),
       ...copies.map(
         (rel) => `&& mkdir -p /asset-output/${path.posix.dirname(rel)} && cp -R ${rel} /asset-output/${rel}`,
       ),
@@ -141,7 +111,7 @@ export class ServiceFunction extends lambda.Function {
           command: ['bash', '-c', dockerBuild],
           local: {
             tryBundle(outputDir: string) {
-              esbuild.buildSync(buildOptions(entry, path.join(outputDir, 'index.mjs'), external));
+              writeBundle(entry, outputDir);
               for (const rel of copies) {
                 cpSync(path.join(PROJECT_ROOT, rel), path.join(outputDir, rel), { recursive: true });
               }
@@ -153,6 +123,7 @@ export class ServiceFunction extends lambda.Function {
     });
     this.node.addMetadata('shop:service', service);
     this.timeoutMs = timeout.toMilliseconds();
+    this.entry = entry;
     if (this.role) {
       const ack = (ruleId: string, reason: string) =>
         Validations.of(this.role as iam.IRole).acknowledge({ id: ruleId, reason });

@@ -125,9 +125,8 @@ export class EtlStack extends Stack {
         ephemeralStorageSize: Size.gibibytes(4),
         ...extra,
         environment: { ...lakeEnv, ...extra.environment },
-        // DuckDB is a native module: never bundled. The aggregate loads it only with QUERY_ENGINE=duckdb
-        // (local and LocalStack targets, where the repository's node_modules provide it).
-        externalModules: ['pg-native', '@duckdb/node-api'],
+        // DuckDB is a native module, never bundled (bundles.ts EXTERNAL_MODULES). The aggregate loads it
+        // only with QUERY_ENGINE=duckdb (local and LocalStack targets, where node_modules provide it).
       });
 
     const extract = step('EtlExtract', 'extract', 'ETL: orders (incremental) and catalog snapshot → raw', {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 /** One stack of a cloud assembly (`cdk.out`), with its template parsed. */
@@ -61,10 +61,22 @@ export async function readAssembly(dir: string): Promise<StackArtifact[]> {
   return ordered;
 }
 
-/** Inputs whose change means a new synth: the app, the code it bundles, and the lock file. */
-const SOURCES = ['infra', 'functions', 'shared', 'events', 'package-lock.json', 'cdk.json'];
+/**
+ * Inputs whose change means a new synth: the app, the code it bundles (and the console module the app
+ * imports), the lock file (dependency versions) and cdk.json. With the context, they key the cache.
+ */
+export const SYNTH_INPUTS = [
+  'infra',
+  'functions',
+  'shared',
+  'events',
+  'web',
+  'package-lock.json',
+  'cdk.json',
+];
 
-function sourceHash(root: string, context: Record<string, unknown>): string {
+/** The synth cache key: a hash of the context and of every input file's path and content. */
+export function sourceHash(root: string, context: Record<string, unknown>): string {
   const hash = createHash('sha256').update(JSON.stringify(context));
   const walk = (rel: string) => {
     const abs = path.join(root, rel);
@@ -72,20 +84,26 @@ function sourceHash(root: string, context: Record<string, unknown>): string {
     const stat = statSync(abs);
     if (stat.isDirectory()) {
       for (const entry of readdirSync(abs).sort()) {
-        if (entry !== 'node_modules' && !entry.endsWith('.test.ts')) walk(path.join(rel, entry));
+        if (entry !== 'node_modules' && entry !== 'dist' && !entry.endsWith('.test.ts'))
+          walk(path.join(rel, entry));
       }
     } else {
       hash.update(rel).update(readFileSync(abs));
     }
   };
-  for (const source of SOURCES) walk(source);
+  for (const source of SYNTH_INPUTS) walk(source);
   return hash.digest('hex');
 }
 
 /**
  * Synthesizes the CDK app into `outdir` exactly as `cdk synth` would (it runs the `app` command of
- * cdk.json with CDK_OUTDIR and CDK_CONTEXT_JSON), unless the sources have not changed since the
- * last synth into that directory.
+ * cdk.json with CDK_OUTDIR and CDK_CONTEXT_JSON), unless the inputs (SYNTH_INPUTS and the context)
+ * have not changed since the last synth into that directory: their hash is kept in
+ * `<outdir>/.source-hash`, written only after a synth succeeded.
+ *
+ * The CDK's built-in template validation (a CloudFormation linter compiled to WebAssembly, more than
+ * half of the synth's CPU time) is left to `npm run synth` and CI, which synthesize the same templates:
+ * it checks, it does not change a template.
  */
 export async function synthesize(options: {
   root: string;
@@ -114,12 +132,19 @@ export async function synthesize(options: {
   ) {
     return { cached: true, durationMs: performance.now() - started };
   }
+  // A synth stopped half-way must not leave the previous key beside a half-written assembly.
+  rmSync(marker, { force: true });
   const [command, ...args] = cdkJson.app.split(/\s+/) as [string, ...string[]];
   const output: string[] = [];
   const code = await new Promise<number>((resolve, reject) => {
     const child = spawn(command === 'node' ? process.execPath : command, args, {
       cwd: root,
-      env: { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify(context) },
+      env: {
+        ...process.env,
+        CDK_OUTDIR: outdir,
+        CDK_CONTEXT_JSON: JSON.stringify(context),
+        CDK_VALIDATION: 'false',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout.on('data', (d: Buffer) => output.push(d.toString()));

@@ -1,6 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { handlerEntries } from '../../infra/constructs/bundles.ts';
 import { ServiceFunction } from '../../infra/constructs/service-function.ts';
 import { statementsOf, synth } from './synth.ts';
 
@@ -213,5 +214,17 @@ describe('ServiceFunction', () => {
     expect(() => new ServiceFunction(stack, 'Bad', { entry: 'shared/config.ts', service: 'x' })).toThrow(
       /entry must be a \.ts file under functions\//,
     );
+  });
+});
+
+describe('the one bundle build (infra/constructs/bundles.ts)', () => {
+  it('covers exactly the handlers the functions of every target use: none missing, none built for nothing', () => {
+    const used = new Set<string>();
+    for (const target of ['aws', 'local', 'localstack'] as const) {
+      for (const construct of synth(target, 'dev').app.node.findAll()) {
+        if (construct instanceof ServiceFunction) used.add(construct.entry);
+      }
+    }
+    expect([...used].sort()).toEqual(handlerEntries());
   });
 });
