@@ -8,27 +8,26 @@
  * - extract: `extractOrders` (shared/etl/extract.ts) from a Postgres loaded with N orders (see
  *   {@link startExtractSource}) to s3rver; extract-copy: the baseline, Postgres' own `COPY` of the
  *   same JSON rows, read and discarded;
- * - ours: the transform's building blocks (gunzip → validate → external-sort dedupe → Parquet) on
- *   local files; duckdb: the same raw → Parquet conversion (latest version per key) in DuckDB;
+ * - ours: the transform's own code (shared/etl/curate.ts: validate with reasons, de-duplicate,
+ *   enrich, Parquet, in DuckDB) on local files; duckdb: the bare raw → Parquet conversion (latest
+ *   version per key, no validation) in DuckDB with the same threads and memory limit;
  * - aggregate: the report SQL on DuckDB with the results written by our Parquet writer, as the
  *   aggregate step does; aggregate-duck: DuckDB writing the same results itself (`COPY … TO`).
  */
-import { createReadStream, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import type pg from 'pg';
-import { DuckDbEngine } from '../../shared/etl/engines.ts';
-import { ExternalDedup } from '../../shared/etl/external-sort.ts';
-import { GzipLinesFile, gunzipLines } from '../../shared/etl/gzip-lines.ts';
+import { curateTable } from '../../shared/etl/curate.ts';
+import { DuckDbEngine, duckResources } from '../../shared/etl/engines.ts';
+import { GzipLinesFile } from '../../shared/etl/gzip-lines.ts';
 import { ParquetFile } from '../../shared/etl/parquet.ts';
-import { CURATED_SCHEMAS, validateOrder, validateOrderItem } from '../../shared/etl/records.ts';
 import { REPORT_SQL } from '../../shared/etl/sql.ts';
 import { EXTRACT_DATE } from './etl-source.ts';
 
 const { values } = parseArgs({
   options: {
     orders: { type: 'string', default: '100000' },
-    chunk: { type: 'string', default: '50000' },
     phase: { type: 'string' },
     dir: { type: 'string' },
   },
@@ -104,39 +103,45 @@ async function generate(dir: string, n: number) {
   };
 }
 
+/** The transform's own code (shared/etl/curate.ts) on the same local files, as transformDay runs it. */
 async function oursTransform(dir: string) {
-  const catalog = new Map(PRODUCTS.map((p) => [p.id, { name: p.name, category: p.category }]));
   const out = path.join(dir, 'ours');
   mkdirSync(out, { recursive: true });
+  // The catalog snapshot, as the extract writes it (not timed: the baseline does not enrich).
+  const catalog = new GzipLinesFile(path.join(dir, 'catalog.jsonl.gz'));
+  for (const p of PRODUCTS)
+    await catalog.write(
+      JSON.stringify({ productId: p.id, name: p.name, category: p.category, priceCents: 1000 }),
+    );
+  await catalog.close();
+  const engine = await DuckDbEngine.create({ dir: path.join(dir, 'spill-ours'), ...duckResources() });
   const started = performance.now();
   let read = 0;
   let written = 0;
-  for (const [table, file, validate] of [
-    ['orders', 'orders.jsonl.gz', (r: Record<string, unknown>) => validateOrder(r)],
-    ['order_items', 'items.jsonl.gz', (r: Record<string, unknown>) => validateOrderItem(r, catalog)],
+  for (const [table, file] of [
+    ['products', 'catalog.jsonl.gz'],
+    ['orders', 'orders.jsonl.gz'],
+    ['order_items', 'items.jsonl.gz'],
   ] as const) {
-    const dedup = new ExternalDedup({ chunkRows: Number(values.chunk), tmpDir: dir });
-    const lines = gunzipLines(createReadStream(path.join(dir, file)));
-    for await (const line of lines) {
-      read++;
-      const checked = validate(JSON.parse(line) as Record<string, unknown>);
-      if (checked.ok) await dedup.add({ key: checked.key, version: checked.version, record: line });
-    }
-    const parquet = new ParquetFile(path.join(out, `${table}.parquet`), CURATED_SCHEMAS[table]);
-    for await (const w of dedup.drain()) {
-      const checked = validate(JSON.parse(w.record) as Record<string, unknown>);
-      if (checked.ok) parquet.append(checked.row as unknown as Record<string, unknown>);
-    }
-    parquet.close();
-    written += parquet.rows;
+    const stats = await curateTable(engine, {
+      table,
+      files: [{ file: path.join(dir, file), key: file }],
+      parquet: path.join(out, `${table}.parquet`),
+      quarantine: path.join(out, `${table}-rejected.jsonl.gz`),
+    });
+    if (table === 'products') continue;
+    read += stats.rowsRead;
+    written += stats.rowsWritten;
   }
+  await engine.close();
   finish({ phase: 'transform (ours)', read, written, ms: Math.round(performance.now() - started) });
 }
 
 async function duckTransform(dir: string) {
   const out = path.join(dir, 'duck');
   mkdirSync(out, { recursive: true });
-  const engine = await DuckDbEngine.create();
+  // The same threads and memory limit as ours.
+  const engine = await DuckDbEngine.create({ dir: path.join(dir, 'spill-duck'), ...duckResources() });
   const started = performance.now();
   await engine.run(`copy (
       select * exclude (rn) from (

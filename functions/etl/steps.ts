@@ -63,7 +63,6 @@ export const transform = step(async (ctx: RunContext): Promise<RunContext> => {
   const stats = await transformDay({
     runId: ctx.runId,
     date: ctx.date,
-    chunkRows: Number(optionalEnv('ETL_SORT_CHUNK_ROWS', '50000')),
     beforePublish: () => maybeCrash(ctx.runId, 'transform', ctx.faults),
   });
   await recordStage(ctx.runId, 'transform', stats);

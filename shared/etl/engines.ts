@@ -1,4 +1,5 @@
 import { createWriteStream, mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -36,6 +37,38 @@ export async function queryEngine(env: NodeJS.ProcessEnv = process.env): Promise
   throw new Error(`QUERY_ENGINE must be athena or duckdb, got ${engine}`);
 }
 
+export interface DuckDbOptions {
+  /** Scratch directory: DuckDB's `temp_directory`, where it spills past its memory limit. */
+  dir?: string;
+  /** DuckDB's `memory_limit` (buffer manager: sorts, hash tables, temp tables). */
+  memoryLimitMB?: number;
+  /** @default 1 */
+  threads?: number;
+}
+
+/** DuckDB's settings: bounded memory, spilling under `dir`, output in insertion order. */
+export function duckSettings(options: DuckDbOptions): Record<string, string> {
+  return {
+    threads: String(options.threads ?? 1),
+    ...(options.memoryLimitMB && { memory_limit: `${options.memoryLimitMB}MB` }),
+    ...(options.dir && { temp_directory: options.dir }),
+    preserve_insertion_order: 'true',
+  };
+}
+
+/**
+ * What the ETL's DuckDB may use: `ETL_DUCKDB_MEMORY_MB` (default: half the function's memory, which
+ * leaves the rest to Node and DuckDB's allocations outside its buffer manager; 256 MB off Lambda)
+ * and `ETL_DUCKDB_THREADS` (default: the cores the process may use).
+ */
+export function duckResources(env: NodeJS.ProcessEnv = process.env): Required<Omit<DuckDbOptions, 'dir'>> {
+  const functionMB = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
+  return {
+    memoryLimitMB: Number(env.ETL_DUCKDB_MEMORY_MB) || (functionMB ? Math.floor(functionMB / 2) : 256),
+    threads: Number(env.ETL_DUCKDB_THREADS) || availableParallelism(),
+  };
+}
+
 /**
  * DuckDB (embedded, the npm package) over a local copy of lake tables: each table's Parquet files
  * are downloaded into a temporary directory (Hive layout kept) and exposed as a view
@@ -44,24 +77,29 @@ export async function queryEngine(env: NodeJS.ProcessEnv = process.env): Promise
 export class DuckDbEngine implements QueryEngine {
   readonly name = 'duckdb';
   private readonly connection: DuckConnection;
+  private readonly instance: { closeSync(): void };
   private readonly dir: string | undefined;
 
-  private constructor(connection: DuckConnection, dir: string | undefined) {
+  private constructor(instance: { closeSync(): void }, connection: DuckConnection, dir: string | undefined) {
+    this.instance = instance;
     this.connection = connection;
     this.dir = dir;
   }
 
-  /** An empty DuckDB (for converting files in the benchmark). */
-  static async create(dir?: string): Promise<DuckDbEngine> {
+  /**
+   * An empty in-memory DuckDB. With `dir`, it spills there past `memoryLimitMB` (and `close()`
+   * removes the directory); `threads` defaults to 1.
+   */
+  static async create(options: DuckDbOptions = {}): Promise<DuckDbEngine> {
     const { DuckDBInstance } = await import('@duckdb/node-api');
-    const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
+    const instance = await DuckDBInstance.create(':memory:', duckSettings(options));
     const connection = await instance.connect();
-    return new DuckDbEngine(connection as never, dir);
+    return new DuckDbEngine(instance, connection as never, options.dir);
   }
 
   static async overLake(options: { zones: Partial<Record<Zone, string[]>> }): Promise<DuckDbEngine> {
     const dir = createScratchDir('duckdb');
-    const engine = await DuckDbEngine.create(dir);
+    const engine = await DuckDbEngine.create({ dir, ...duckResources() });
     for (const [zone, tables] of Object.entries(options.zones) as [Zone, string[]][]) {
       for (const table of tables) {
         const objects = (await listKeys(zone, `${table}/`)).filter((o) => o.key.endsWith('.parquet'));
@@ -97,11 +135,12 @@ export class DuckDbEngine implements QueryEngine {
 
   async close(): Promise<void> {
     this.connection.closeSync();
+    this.instance.closeSync();
     if (this.dir) removeScratchDir(this.dir);
   }
 }
 
-const DUCK_TYPES: Record<ParquetType, string> = {
+export const DUCK_TYPES: Record<ParquetType, string> = {
   STRING: 'varchar',
   INT32: 'integer',
   INT64: 'bigint',

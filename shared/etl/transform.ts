@@ -1,16 +1,9 @@
-import { statSync } from 'node:fs';
+import { createWriteStream, mkdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { ExternalDedup } from './external-sort.ts';
-import { GzipLinesFile, gunzipLines } from './gzip-lines.ts';
+import { pipeline } from 'node:stream/promises';
+import { type CuratedTableName, curateTable, type RawFile } from './curate.ts';
+import { DuckDbEngine, duckResources } from './engines.ts';
 import { getStream, listKeys, partition, publish, putFile, stagingKey } from './lake.ts';
-import { ParquetFile } from './parquet.ts';
-import {
-  CURATED_SCHEMAS,
-  type Validated,
-  validateOrder,
-  validateOrderItem,
-  validateProduct,
-} from './records.ts';
 import { createScratchDir, removeScratchDir, sweepStaleScratchDirs } from './scratch.ts';
 import type { StageStats } from './state.ts';
 
@@ -20,25 +13,24 @@ export const QUARANTINE_FILE = 'rejected.jsonl.gz';
 export interface TransformOptions {
   runId: string;
   date: string;
-  /** Rows per sorted chunk spilled to disk (memory bound of the de-duplication). */
-  chunkRows?: number;
-  /** Rows per Parquet row group (memory bound of the writer). */
-  rowGroupRows?: number;
   /** Called between staging and publishing: the crash-test hook. */
   beforePublish?: () => Promise<void>;
 }
 
-interface TableSpec {
-  table: keyof typeof CURATED_SCHEMAS;
-  source: 'orders' | 'order_items' | 'catalog';
-  validate: (record: Record<string, unknown>) => Validated<Record<string, unknown>>;
-}
+/** Curated tables in the order they are built (order lines are enriched from the products). */
+const TABLES: { table: CuratedTableName; source: 'orders' | 'order_items' | 'catalog' }[] = [
+  { table: 'products', source: 'catalog' },
+  { table: 'orders', source: 'orders' },
+  { table: 'order_items', source: 'order_items' },
+];
 
 /**
- * raw → curated for one day: streams every raw object of `dt=<date>` line by line, validates each
- * record (rejects go to `quarantine/<source>/dt=…` with their reason), de-duplicates by key with the
- * latest version winning (external sort: bounded memory), enriches order lines with the catalog
- * snapshot's name and category, and writes one Parquet file per table and day.
+ * raw → curated for one day: downloads every raw object of `dt=<date>` to a scratch directory and
+ * hands them to DuckDB ({@link curateTable}), which validates each record (rejects go to
+ * `quarantine/<source>/dt=…` with their reason), de-duplicates by key with the latest version
+ * winning, enriches order lines with the catalog snapshot's name and category, and writes one
+ * Parquet file per table and day. DuckDB's memory is bounded (`ETL_DUCKDB_MEMORY_MB`); past it, it
+ * spills to the scratch directory.
  *
  * Everything is written under `_staging/<runId>/` first and published at the end (one object per
  * partition, copied over the old one), so a crash leaves the published lake as it was.
@@ -52,99 +44,37 @@ export async function transformDay(
   const dir = createScratchDir('transform');
   const tables: Record<string, StageStats> = {};
   const published: string[] = [];
+  const engine = await DuckDbEngine.create({ dir: path.join(dir, 'duckdb'), ...duckResources() });
   try {
-    // The catalog snapshot first: order lines are enriched from it (memory: one entry per product).
-    const catalog = new Map<string, { name: string; category: string }>();
-    const specs: TableSpec[] = [
-      {
-        table: 'products',
-        source: 'catalog',
-        validate: (r) => {
-          const v = validateProduct(r);
-          if (v.ok) catalog.set(v.row.product_id, { name: v.row.name, category: v.row.category });
-          return v as Validated<Record<string, unknown>>;
-        },
-      },
-      {
-        table: 'orders',
-        source: 'orders',
-        validate: (r) => validateOrder(r) as Validated<Record<string, unknown>>,
-      },
-      {
-        table: 'order_items',
-        source: 'order_items',
-        validate: (r) => validateOrderItem(r, catalog) as Validated<Record<string, unknown>>,
-      },
-    ];
-    for (const spec of specs) {
+    for (const { table, source } of TABLES) {
       const t0 = performance.now();
-      const objects = (await listKeys('raw', partition(spec.source, date))).filter((o) =>
+      const objects = (await listKeys('raw', partition(source, date))).filter((o) =>
         o.key.endsWith('.jsonl.gz'),
       );
-      const dedup = new ExternalDedup({ chunkRows: options.chunkRows, tmpDir: dir });
-      const rejected = new GzipLinesFile(path.join(dir, `${spec.table}-rejected.jsonl.gz`));
-      let rowsRead = 0;
-      let bytesRead = 0;
+      const files: RawFile[] = [];
       for (const object of objects) {
-        bytesRead += object.size;
-        let lineNo = 0;
-        for await (const line of gunzipLines(await getStream('raw', object.key))) {
-          lineNo++;
-          if (!line.trim()) continue;
-          rowsRead++;
-          let record: Record<string, unknown>;
-          try {
-            record = JSON.parse(line) as Record<string, unknown>;
-            if (!record || typeof record !== 'object' || Array.isArray(record))
-              throw new Error('not an object');
-          } catch (error) {
-            await rejected.write(
-              JSON.stringify({
-                reason: `invalid JSON: ${(error as Error).message}`,
-                object: object.key,
-                line: lineNo,
-                record: line,
-              }),
-            );
-            continue;
-          }
-          const checked = spec.validate(record);
-          if (!checked.ok) {
-            await rejected.write(
-              JSON.stringify({ reason: checked.reason, object: object.key, line: lineNo, record: line }),
-            );
-            continue;
-          }
-          await dedup.add({ key: checked.key, version: checked.version, record: line });
-        }
+        const file = path.join(dir, 'raw', object.key);
+        mkdirSync(path.dirname(file), { recursive: true });
+        await pipeline(await getStream('raw', object.key), createWriteStream(file));
+        files.push({ file, key: object.key });
       }
-      const file = path.join(dir, `${spec.table}.parquet`);
-      const parquet = new ParquetFile(file, CURATED_SCHEMAS[spec.table], {
-        rowGroupRows: options.rowGroupRows,
-      });
-      for await (const winner of dedup.drain()) {
-        const checked = spec.validate(JSON.parse(winner.record) as Record<string, unknown>);
-        if (checked.ok) parquet.append(checked.row);
-      }
-      parquet.close();
-      const rejectedBytes = await rejected.close();
-      const curatedKey = `${partition(spec.table, date)}${CURATED_FILE}`;
-      const quarantineKey = `quarantine/${partition(spec.source, date)}${QUARANTINE_FILE}`;
-      if (rowsRead > 0) {
-        await putFile('curated', stagingKey(runId, curatedKey), file, 'application/vnd.apache.parquet');
+      const parquet = path.join(dir, `${table}.parquet`);
+      const quarantine = path.join(dir, `${table}-${QUARANTINE_FILE}`);
+      const stats = await curateTable(engine, { table, files, parquet, quarantine });
+      const curatedKey = `${partition(table, date)}${CURATED_FILE}`;
+      const quarantineKey = `quarantine/${partition(source, date)}${QUARANTINE_FILE}`;
+      if (stats.rowsRead > 0) {
+        await putFile('curated', stagingKey(runId, curatedKey), parquet, 'application/vnd.apache.parquet');
         published.push(curatedKey);
       }
-      if (rejected.lines > 0) {
-        await putFile('curated', stagingKey(runId, quarantineKey), rejected.file, 'application/gzip');
+      if (stats.rowsQuarantined > 0) {
+        await putFile('curated', stagingKey(runId, quarantineKey), quarantine, 'application/gzip');
         published.push(quarantineKey);
       }
-      tables[spec.table] = {
-        rowsRead,
-        rowsWritten: parquet.rows,
-        rowsQuarantined: rejected.lines,
-        duplicates: dedup.added - parquet.rows,
-        bytesRead,
-        bytesWritten: statSync(file).size + (rejected.lines ? rejectedBytes : 0),
+      tables[table] = {
+        ...stats,
+        bytesRead: objects.reduce((n, o) => n + o.size, 0),
+        bytesWritten: statSync(parquet).size + (stats.rowsQuarantined ? statSync(quarantine).size : 0),
         durationMs: Math.round(performance.now() - t0),
       };
     }
@@ -162,6 +92,7 @@ export async function transformDay(
       tables,
     };
   } finally {
+    await engine.close();
     removeScratchDir(dir);
   }
 }
