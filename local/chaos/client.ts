@@ -96,16 +96,20 @@ export async function tokenSigner(stateDir: string) {
     );
 }
 
-/** Retries `attempt` while the answer is retryable (no answer, 429, 5xx) until `deadlineMs` has passed. */
+/**
+ * Retries `attempt` while the answer is retryable (no answer, 429, 5xx) until `deadlineMs` has passed
+ * or `abandoned()` says the experiment gave up.
+ */
 export async function untilAnswered<T>(
   attempt: () => Promise<Answer<T>>,
   deadlineMs = 90_000,
+  abandoned: () => boolean = () => false,
 ): Promise<Answer<T>> {
   const deadline = Date.now() + deadlineMs;
   for (;;) {
     const answer = await attempt();
     const retryable = answer.status === 0 || answer.status === 429 || answer.status >= 500;
-    if (!retryable || Date.now() > deadline) return answer;
+    if (!retryable || Date.now() > deadline || abandoned()) return answer;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }

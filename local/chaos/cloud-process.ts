@@ -5,7 +5,7 @@
  * @module
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { controlFetch } from '../cli/endpoints.ts';
 import type { EndpointsFile } from '../cloud/local-cloud.ts';
@@ -18,7 +18,12 @@ export interface CloudProcessOptions {
   workerIdleSeconds?: number;
   /** Give up waiting for "ready" after this long (a cold synth takes minutes on a busy machine). */
   startTimeoutMs?: number;
+  /** What this start is, in its log's name (`<stateDir>/logs/cloud-<n>-<label>.log`). @default 'start' */
+  label?: string;
 }
+
+/** Lines of the cloud's output kept in memory, quoted when it fails to start. */
+const TAIL_LINES = 60;
 
 const live = new Set<CloudProcess>();
 let hooked = false;
@@ -64,7 +69,10 @@ export class CloudProcess {
   readonly child: ChildProcess;
   apiUrl = '';
   endpoints!: EndpointsFile & { stateDir: string };
+  /** This start's stdout and stderr, kept after the process is gone (`<stateDir>/logs/`). */
+  readonly logFile: string;
   readonly #exited: Promise<void>;
+  readonly #tail: string[] = [];
 
   private constructor(options: CloudProcessOptions) {
     this.options = options;
@@ -84,9 +92,20 @@ export class CloudProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, DATABASE_URL: '' },
     });
-    const log = createWriteStream(path.join(options.stateDir, 'cloud.log'), { flags: 'a' });
+    this.logFile = nextLogFile(options.stateDir, options.label ?? 'start');
+    const log = createWriteStream(this.logFile, { flags: 'a' });
     this.child.stdout?.pipe(log);
     this.child.stderr?.pipe(log);
+    const keep = (chunk: Buffer) => {
+      const lines = chunk
+        .toString()
+        .split('\n')
+        .filter((l) => l.trim() !== '');
+      this.#tail.push(...lines.map((l) => l.slice(0, 2_000)));
+      this.#tail.splice(0, Math.max(0, this.#tail.length - TAIL_LINES));
+    };
+    this.child.stdout?.on('data', keep);
+    this.child.stderr?.on('data', keep);
     this.#exited = new Promise((resolve) => this.child.once('exit', () => resolve()));
     live.add(this);
     if (!hooked) {
@@ -104,7 +123,7 @@ export class CloudProcess {
     const ready = await new Promise<string>((resolve, reject) => {
       let buffer = '';
       const timer = setTimeout(
-        () => reject(new Error(`the local cloud was not ready in ${timeoutMs} ms`)),
+        () => reject(new Error(`the local cloud was not ready in ${timeoutMs} ms${cloud.#quote()}`)),
         timeoutMs,
       );
       cloud.child.stdout?.on('data', (chunk: Buffer) => {
@@ -115,12 +134,15 @@ export class CloudProcess {
           resolve(url);
         }
       });
-      cloud.child.once('exit', (code) => {
+      cloud.child.once('exit', (code, signal) => {
         clearTimeout(timer);
-        reject(
-          new Error(
-            `the local cloud exited (${code}) before it was ready; see ${options.stateDir}/cloud.log`,
-          ),
+        // The pipes may still hold the last words (the reason) when 'exit' fires.
+        setTimeout(
+          () =>
+            reject(
+              new Error(`the local cloud exited (${code ?? signal}) before it was ready${cloud.#quote()}`),
+            ),
+          200,
         );
       });
     }).catch(async (error) => {
@@ -136,6 +158,16 @@ export class CloudProcess {
     return cloud;
   }
 
+  /** The log's path and its last lines, for an error message. */
+  #quote(): string {
+    return `; log kept in ${this.logFile}; its last lines:\n${this.#tail.map((l) => `  | ${l}`).join('\n')}`;
+  }
+
+  /** Whether the cloud's main process still runs. */
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
   get pid(): number {
     return this.child.pid as number;
   }
@@ -148,6 +180,17 @@ export class CloudProcess {
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
+  /** Whether the control API answers within a few seconds (the cloud is up, not just its process). */
+  async answers(): Promise<boolean> {
+    try {
+      const response = await controlFetch(this.endpoints, '/events', { signal: AbortSignal.timeout(5_000) });
+      await response.body?.cancel();
+      return response.ok;
+    } catch {
+      return false;
+    }
+  }
+
   rssMB(): number {
     return treeRssMB(this.pid);
   }
@@ -158,8 +201,17 @@ export class CloudProcess {
    * runs a single instruction of cleanup.
    */
   killTree(): void {
-    const tree = processTree(this.pid);
-    for (const p of tree) signal(p, 'SIGSTOP');
+    // Stopped processes cannot fork: scan again until the tree is complete, so a child forked
+    // between a scan and its parent's SIGSTOP (a new Postgres backend, a new worker) is not left behind.
+    const tree = new Set<number>();
+    for (let round = 0; round < 20; round++) {
+      const found = processTree(this.pid).filter((p) => !tree.has(p));
+      if (found.length === 0) break;
+      for (const p of found) {
+        tree.add(p);
+        signal(p, 'SIGSTOP');
+      }
+    }
     for (const p of tree) signal(p, 'SIGKILL');
     live.delete(this);
   }
@@ -181,6 +233,15 @@ export class CloudProcess {
     clearTimeout(timer);
     live.delete(this);
   }
+}
+
+/** `<stateDir>/logs/cloud-<n>-<label>.log`, n counting this state directory's starts from 1. */
+function nextLogFile(stateDir: string, label: string): string {
+  const dir = path.join(stateDir, 'logs');
+  mkdirSync(dir, { recursive: true });
+  let n = readdirSync(dir).filter((f) => f.startsWith('cloud-')).length + 1;
+  while (existsSync(path.join(dir, `cloud-${n}-${label}.log`))) n++;
+  return path.join(dir, `cloud-${n}-${label}.log`);
 }
 
 function signal(pid: number, name: NodeJS.Signals): void {

@@ -110,32 +110,39 @@ async function checkoutLoad(
   ctx: ChaosContext,
   client: ShopClient,
   productId: string,
-  stopAt: number,
+  window: { stopAt: number; abandoned: boolean },
   prefix: string,
 ): Promise<LoadResult> {
+  const abandoned = () => window.abandoned;
   const placed: string[] = [];
   const cartStates = new Map<string, number>();
   const shopper = async (user: string) => {
     const token = await ctx.sign(user);
     cartStates.set(user, 0);
-    for (let round = 1; Date.now() < stopAt; round++) {
-      const filled = await untilAnswered(() =>
-        client.call('PUT', `/cart/items/${productId}`, {
-          route: 'PUT /cart/items/{id}',
-          token,
-          body: { quantity: 1 + (round % 3) },
-        }),
+    for (let round = 1; Date.now() < window.stopAt && !window.abandoned; round++) {
+      const filled = await untilAnswered(
+        () =>
+          client.call('PUT', `/cart/items/${productId}`, {
+            route: 'PUT /cart/items/{id}',
+            token,
+            body: { quantity: 1 + (round % 3) },
+          }),
+        undefined,
+        abandoned,
       );
       if (filled.status !== 200) continue;
       cartStates.set(user, (cartStates.get(user) ?? 0) + 1);
       const key = `${user}-${round}`;
-      const order: Answer<{ orderId: string }> = await untilAnswered(() =>
-        client.call<{ orderId: string }>('POST', '/orders', {
-          route: 'POST /orders',
-          token,
-          body: { region: 'eu' },
-          headers: { 'Idempotency-Key': key },
-        }),
+      const order: Answer<{ orderId: string }> = await untilAnswered(
+        () =>
+          client.call<{ orderId: string }>('POST', '/orders', {
+            route: 'POST /orders',
+            token,
+            body: { region: 'eu' },
+            headers: { 'Idempotency-Key': key },
+          }),
+        undefined,
+        abandoned,
       );
       if (order.status === 201) placed.push(order.body.orderId);
       await client.call('GET', '/orders?limit=5', { route: 'GET /orders', token });
@@ -178,11 +185,18 @@ function underLoad(
     async run(ctx, client) {
       const productId = await stockedProduct(ctx, client);
       const loadMs = ctx.options.loadSeconds * 1000;
-      const stopAt = Date.now() + loadMs;
-      const load = checkoutLoad(ctx, client, productId, stopAt, `chaos-${name}-${randomUUID().slice(0, 6)}`);
+      const window = { stopAt: Date.now() + loadMs, abandoned: false };
+      const load = checkoutLoad(ctx, client, productId, window, `chaos-${name}-${randomUUID().slice(0, 6)}`);
       await sleep(loadMs / 3);
       ctx.log(`${name}: injecting the fault`);
-      await inject(ctx, productId);
+      try {
+        await inject(ctx, productId);
+      } catch (error) {
+        // The load stops with the experiment, so it does not run on into the next one.
+        window.abandoned = true;
+        await load;
+        throw error;
+      }
       const { placed, cartStates } = await load;
       await ctx.cloud.control('/faults', { method: 'DELETE' }).catch(() => {});
       await healthy(client);

@@ -49,16 +49,23 @@ export async function runChaos(run: RunChaosOptions): Promise<ExperimentResult[]
     );
   // Inside the repository (as root, Postgres runs as `postgres` and must reach its data directory).
   const base = path.join(run.root, '.local', 'chaos');
-  const stateDir = path.join(base, `run-${process.pid}-${Date.now()}`);
+  const runId = `run-${process.pid}-${Date.now()}`;
   const synthCache = path.join(base, 'cdk.out');
-  mkdirSync(stateDir, { recursive: true });
-  if (existsSync(synthCache)) cpSync(synthCache, path.join(stateDir, 'cdk.out'), { recursive: true });
+  const stateDirs: string[] = [];
+  const newStateDir = () => {
+    const dir = path.join(base, stateDirs.length === 0 ? runId : `${runId}-${stateDirs.length + 1}`);
+    mkdirSync(dir, { recursive: true });
+    if (existsSync(synthCache)) cpSync(synthCache, path.join(dir, 'cdk.out'), { recursive: true });
+    stateDirs.push(dir);
+    return dir;
+  };
+  let stateDir = newStateDir();
 
   log(`starting a local cloud in ${path.relative(run.root, stateDir)}`);
-  const start = (port?: number) =>
-    CloudProcess.start({ root: run.root, stateDir, port, workerIdleSeconds: 15 });
+  const start = (label: string, port?: number) =>
+    CloudProcess.start({ root: run.root, stateDir, port, workerIdleSeconds: 15, label });
   const ctx: ChaosContext = {
-    cloud: await start(0),
+    cloud: await start('start', 0),
     options,
     log,
     sign: await tokenSigner(stateDir),
@@ -66,13 +73,34 @@ export async function runChaos(run: RunChaosOptions): Promise<ExperimentResult[]
       const port = Number(new URL(ctx.cloud.apiUrl).port);
       log('kill-cloud: SIGKILL of the whole process tree');
       await ctx.cloud.crash();
-      ctx.cloud = await start(port);
+      ctx.cloud = await start('restart-after-kill', port);
       log(`kill-cloud: restarted at ${ctx.cloud.apiUrl}`);
     },
   };
   rmSync(synthCache, { recursive: true, force: true });
   cpSync(path.join(stateDir, 'cdk.out'), synthCache, { recursive: true });
   log(`local cloud ready at ${ctx.cloud.apiUrl}`);
+
+  /**
+   * Each experiment starts on a cloud that answers: one that an earlier experiment left dead or
+   * broken is restarted on its state, and when that fails too, replaced by a new cloud on a new
+   * state directory, so one failure does not fail every experiment after it.
+   */
+  const ensureCloud = async (name: string) => {
+    if (ctx.cloud.running && (await ctx.cloud.answers())) return;
+    log(`${name}: the local cloud is down after the previous experiment; restarting it`);
+    await ctx.cloud.stop();
+    try {
+      ctx.cloud = await start(`restart-before-${name}`, 0);
+    } catch (error) {
+      log(
+        `${name}: the restart failed (${(error as Error).message.split('\n')[0]}); starting on a new state`,
+      );
+      stateDir = newStateDir();
+      ctx.cloud = await start(`new-state-before-${name}`, 0);
+      ctx.sign = await tokenSigner(stateDir);
+    }
+  };
 
   const results: ExperimentResult[] = [];
   try {
@@ -85,6 +113,7 @@ export async function runChaos(run: RunChaosOptions): Promise<ExperimentResult[]
       let verdicts: ExperimentResult['verdicts'] = {};
       let error: string | undefined;
       try {
+        await ensureCloud(name);
         verdicts = await experiment.run(ctx, client);
       } catch (e) {
         error = (e as Error).message;
@@ -107,7 +136,21 @@ export async function runChaos(run: RunChaosOptions): Promise<ExperimentResult[]
     }
   } finally {
     await ctx.cloud.stop();
-    if (!run.keepState) rmSync(stateDir, { recursive: true, force: true });
+    const failed = !allHeld(results) || results.length < run.experiments.length;
+    if (failed) {
+      // The evidence of a failure stays: the state directories, and every start's log under test-results/.
+      const kept = path.join(run.root, 'test-results', 'chaos', runId);
+      for (const dir of stateDirs) {
+        const logs = path.join(dir, 'logs');
+        if (existsSync(logs)) cpSync(logs, path.join(kept, path.basename(dir)), { recursive: true });
+      }
+      log(`logs of every local-cloud start kept in ${path.relative(run.root, kept)}`);
+    }
+    if (failed || run.keepState) {
+      log(`state kept in ${stateDirs.map((d) => path.relative(run.root, d)).join(', ')}`);
+    } else {
+      for (const dir of stateDirs) rmSync(dir, { recursive: true, force: true });
+    }
   }
   return results;
 }
