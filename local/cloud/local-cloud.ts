@@ -171,6 +171,11 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         databaseUrl: options.databaseUrl,
         ports: options.emulatorPorts,
         unsafeFastPostgres: options.unsafeFastPostgres,
+        // Postgres' own lines (crash recovery, a stale lock cleared, FATALs) go to the log; the
+        // others' request logs would drown it.
+        onLog: (name, line) => {
+          if (name === 'postgres') log({ source: 'postgres', message: line });
+        },
       }).then((e) => {
         mark('emulators', t0);
         return e;
@@ -210,6 +215,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
           primaryDataDir: path.join(stateDir, 'postgres', 'data'),
           stateDir: path.join(stateDir, 'postgres-standby'),
           applyDelayMs: options.postgresApplyDelayMs ?? Number(process.env.SHOP_PG_APPLY_DELAY_MS || 0),
+          onLog: (line) => log({ source: 'postgres-standby', message: line }),
         });
         stoppers.push(() => (postgresStandby as PostgresStandby).stop());
       }

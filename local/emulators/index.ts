@@ -30,6 +30,7 @@ export {
   DEFAULT_POSTGRES_SETTINGS,
   externalPostgres,
   type PostgresOptions,
+  releaseDataDirectory,
   startPostgres,
   UNSAFE_FAST_POSTGRES_SETTINGS,
 } from './postgres.ts';

@@ -9,7 +9,20 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  mkdir,
+  readdir,
+  readFile,
+  readlink,
+  realpath,
+  rename,
+  rm,
+  stat,
+  unlink,
+  writeFile,
+} from 'node:fs/promises';
 import { arch, platform } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
@@ -106,7 +119,8 @@ interface RunAs {
  * As root, Postgres runs as the OS user `postgres`, which must be able to enter every parent of
  * `stateDir`: keep the state inside the repository (e.g. `.local/`), not in a 0700 temp directory.
  *
- * A postmaster left running on the same data directory by an earlier, killed run is stopped first.
+ * Whatever an earlier run that was killed left in the data directory (an orphaned postmaster, its
+ * backends, a stale `postmaster.pid`) is cleared first: see {@link releaseDataDirectory}.
  * `stop()` is Postgres' fast shutdown (what `pg_ctl stop -m fast` sends: SIGINT to the postmaster),
  * typically under 100 ms.
  *
@@ -148,7 +162,6 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresE
       `${dataDir} exists but is not a Postgres data directory; delete ${stateDir} to start afresh.`,
     );
   }
-  await stopLeftoverPostmaster(dataDir, log);
   options.signal?.throwIfAborted();
 
   const settings = {
@@ -156,6 +169,7 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresE
     ...options.settings,
   };
   const launch = async (): Promise<ManagedProcess> => {
+    await releaseDataDirectory(dataDir, log);
     const proc = new ManagedProcess({
       name: 'postgres',
       command: binaries.postgres,
@@ -426,48 +440,125 @@ async function initCluster(args: {
 }
 
 /**
- * If `postmaster.pid` names a live postmaster serving `dataDir` that was orphaned by an earlier run
- * (killed so hard that even the watchdog could not act; it is then a child of init), shut it down
- * so this run can start. One that still has a live parent belongs to another running local cloud:
- * that is an error, not something to kill.
+ * Makes `dataDir` free for a new postmaster after whatever ended the last one, or throws when a live
+ * Postgres of another running local cloud still serves it.
+ *
+ * Postgres refuses to start while the pid in `postmaster.pid` exists (`FATAL: lock file
+ * "postmaster.pid" already exists`) and while a process of the old server is still attached to its
+ * shared memory. After a crash of the whole process tree (SIGKILL, OOM kill) both happen:
+ * - the killed postmaster stays a zombie until init reaps it, which takes a while on a loaded machine
+ *   (this failed the chaos harness' `kill-cloud` restart in CI);
+ * - a SIGKILLed process is still tearing down for a moment, and a backend forked just before the
+ *   crash outlives its postmaster until it notices;
+ * - the old pid may belong to an unrelated process by now (pids wrap, at 32,768 by default).
+ *
+ * So, on Linux (`/proc`):
+ * 1. A live postmaster of this directory whose parent is alive belongs to another running local
+ *    cloud: an error, nothing is touched. One orphaned by an earlier run is shut down (SIGINT).
+ * 2. The other processes of the old server (Postgres processes whose working directory is `dataDir`,
+ *    zombies aside) are killed and awaited.
+ * 3. No process of the old server is left then, so a `postmaster.pid` whose pid still exists (a
+ *    zombie, or a pid reused) is stale, and is removed.
+ *
+ * @example
+ * await releaseDataDirectory('.local/postgres/data', console.log); // then start `postgres -D ...`
  */
-async function stopLeftoverPostmaster(dataDir: string, log: LogFn): Promise<void> {
+export async function releaseDataDirectory(dataDir: string, log: LogFn): Promise<void> {
+  const lockFile = join(dataDir, 'postmaster.pid');
   let pid: number;
   try {
-    pid = Number.parseInt((await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0] ?? '', 10);
+    pid = Number.parseInt((await readFile(lockFile, 'utf8')).split('\n')[0] ?? '', 10);
   } catch {
-    return; // no pid file: clean shutdown last time
+    return; // no lock file: clean shutdown last time
   }
-  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return; // stale file: postgres removes it
-  let commandLine: string;
-  let parent: number;
-  try {
-    commandLine = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).replaceAll('\0', ' ');
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    parent = Number.parseInt(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] ?? '', 10);
-  } catch {
-    return; // no /proc (macOS): let postgres report the conflict
+  if (!Number.isInteger(pid) || pid <= 0 || !existsSync('/proc/self/cwd')) return; // no /proc (macOS): Postgres decides
+  const directory = await realpath(dataDir);
+
+  const postmaster = await processInfo(pid);
+  if (postmaster && postmaster.state !== 'Z' && postmaster.commandLine.includes(dataDir)) {
+    if (postmaster.parent !== 1) {
+      throw new EmulatorStartError(
+        'postgres',
+        `${dataDir} is in use by a running Postgres (pid ${pid}, started by pid ${postmaster.parent}): another local cloud ` +
+          'uses this state directory. Stop it first, or use another state directory.',
+      );
+    }
+    log(`stopping a postgres (pid ${pid}) left running on ${dataDir} by an earlier run`);
+    signal(pid, 'SIGINT');
+    await waitFor(async () => (await serverProcessesIn(directory)).length === 0, 10_000);
   }
-  if (!commandLine.includes(dataDir)) return; // pid reused by something else
-  if (parent !== 1) {
+
+  const leftovers = await serverProcessesIn(directory);
+  if (leftovers.length > 0) {
+    log(
+      `killing ${leftovers.length} process(es) of a dead postgres still in ${dataDir}: ${leftovers.join(', ')}`,
+    );
+    for (const p of leftovers) signal(p, 'SIGKILL');
+    await waitFor(async () => (await serverProcessesIn(directory)).length === 0, 10_000);
+  }
+  const remaining = await serverProcessesIn(directory);
+  if (remaining.length > 0) {
     throw new EmulatorStartError(
       'postgres',
-      `${dataDir} is in use by a running Postgres (pid ${pid}, started by pid ${parent}): another local cloud ` +
-        'uses this state directory. Stop it first, or use another state directory.',
+      `processes of an earlier postgres on ${dataDir} (${remaining.join(', ')}) did not exit; stop them and start again.`,
     );
   }
-  log(`stopping a postgres (pid ${pid}) left running on ${dataDir} by an earlier run`);
-  process.kill(pid, 'SIGINT');
-  for (let waited = 0; waited < 10_000 && isAlive(pid); waited += 50) await delay(50);
-  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-  for (let waited = 0; waited < 2_000 && isAlive(pid); waited += 50) await delay(50);
+  const now = await processInfo(pid);
+  if (now) {
+    log(
+      `removing the stale ${lockFile}: its pid ${pid} is ${now.state === 'Z' ? 'the dead postmaster, not reaped yet' : `another program now (${now.commandLine.slice(0, 80) || now.state})`}`,
+    );
+    await rm(lockFile, { force: true });
+  }
 }
 
-function isAlive(pid: number): boolean {
+interface ProcessInfo {
+  /** `R`, `S`, `D`, `T`, `Z` (zombie), ... */
+  state: string;
+  parent: number;
+  commandLine: string;
+}
+
+/** What `/proc/<pid>` says of a process, or undefined when there is no such process. */
+async function processInfo(pid: number): Promise<ProcessInfo | undefined> {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const [state = '', parent = ''] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const commandLine = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).replaceAll(
+      '\0',
+      ' ',
+    );
+    return { state, parent: Number.parseInt(parent, 10), commandLine };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Postgres processes (not zombies) working in `directory`: a server's postmaster and backends chdir there. */
+async function serverProcessesIn(directory: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if ((await readlink(`/proc/${entry}/cwd`)) !== directory) continue;
+      if ((await readFile(`/proc/${entry}/comm`, 'utf8')).trim() !== 'postgres') continue;
+      if ((await processInfo(Number(entry)))?.state === 'Z') continue;
+      found.push(Number(entry));
+    } catch {
+      // exited meanwhile, or not ours to read
+    }
+  }
+  return found;
+}
+
+async function waitFor(done: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  for (let waited = 0; waited < timeoutMs && !(await done()); waited += 50) await delay(50);
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // gone already
   }
 }

@@ -40,7 +40,7 @@ import { arch, platform } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { freePort } from '../emulators/ports.ts';
-import { DEFAULT_POSTGRES_SETTINGS } from '../emulators/postgres.ts';
+import { DEFAULT_POSTGRES_SETTINGS, releaseDataDirectory } from '../emulators/postgres.ts';
 import { EmulatorStartError, ManagedProcess, waitUntilReady } from '../emulators/process.ts';
 
 /** The physical replication slot and application name of the local standby. */
@@ -127,6 +127,8 @@ export async function startPostgresStandby(options: PostgresStandbyOptions): Pro
     recovery_min_apply_delay: `${Math.max(0, Math.round(options.applyDelayMs ?? 0))}ms`,
   };
   const binaries = await loadPostgresBinary();
+  // After a crash: the killed standby's zombie, leftover processes, a stale postmaster.pid.
+  await releaseDataDirectory(dataDir, log);
   const proc = new ManagedProcess({
     name: 'postgres-standby',
     command: binaries,

@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -25,6 +25,7 @@ import {
   S3_CREDENTIALS,
   startAll,
   startDynamoDb,
+  startPostgres,
   startS3,
 } from '../../local/emulators/index.ts';
 
@@ -332,6 +333,126 @@ describe('failures and crashes', () => {
     expect(await eventually(() => orphans.filter(isAlive).length === 0, 15_000)).toBe(true);
     expect(pgrep('-f', dir)).toEqual([]);
   }, 40_000);
+});
+
+describe('Postgres starts again after a crash of the whole process tree', () => {
+  /**
+   * A parent that starts Postgres and prints the postmaster's pid: killed with it, the postmaster is a
+   * zombie until someone reaps it. Stopping the parent keeps it one for as long as the test needs (in
+   * a real crash init reaps it, later on a loaded machine: the restart of `kill-cloud` failed so).
+   */
+  async function postgresUnderAParent(dir: string) {
+    const module = pathToFileURL(join(repoRoot, 'local/emulators/postgres.ts')).href;
+    const script = `
+      import { startPostgres } from ${JSON.stringify(module)};
+      const postgres = await startPostgres({ stateDir: ${JSON.stringify(dir)}, port: 0 });
+      console.log('ready ' + postgres.pid + ' ' + postgres.url);
+      setInterval(() => {}, 60_000);
+    `;
+    const parent = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const [pid, url] = await new Promise<[number, string]>((resolveReady, reject) => {
+      let out = '';
+      parent.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const ready = /ready (\d+) (\S+)/.exec(out);
+        if (ready) resolveReady([Number(ready[1]), ready[2] as string]);
+      });
+      parent.once('exit', (code) => reject(new Error(`parent exited early with ${code}`)));
+    });
+    return { parent, pid, url };
+  }
+
+  const state = (pid: number) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    } catch {
+      return 'gone';
+    }
+  };
+
+  it.skipIf(process.platform !== 'linux')(
+    'while the killed postmaster is still a zombie: the stale postmaster.pid is cleared, no data is lost',
+    async () => {
+      const dir = join(root, 'zombie');
+      const { parent, pid, url } = await postgresUnderAParent(dir);
+      try {
+        await withPg(url, (c) => c.query('create table kept (n int); insert into kept values (42)'));
+        parent.kill('SIGSTOP'); // cannot reap
+        process.kill(-pid, 'SIGKILL'); // the postmaster and its backends (one process group)
+        expect(await eventually(() => state(pid) === 'Z')).toBe(true);
+        const lock = await readFile(join(dir, 'data', 'postmaster.pid'), 'utf8');
+        expect(lock.split('\n')[0]).toBe(String(pid)); // what made Postgres refuse: "lock file already exists"
+
+        const lines: string[] = [];
+        const again = await startPostgres({ stateDir: dir, port: 0, onLog: (line) => lines.push(line) });
+        try {
+          expect(state(pid)).toBe('Z'); // still there: started without waiting for a reaper
+          expect(lines.join('\n')).toMatch(/removing the stale .*postmaster\.pid.*not reaped yet/);
+          const rows = await withPg(again.url, async (c) => (await c.query('select n from kept')).rows);
+          expect(rows).toEqual([{ n: 42 }]);
+        } finally {
+          await again.stop();
+        }
+      } finally {
+        parent.kill('SIGKILL');
+        parent.kill('SIGCONT');
+      }
+    },
+    60_000,
+  );
+
+  it.skipIf(process.platform !== 'linux')(
+    "when the dead postmaster's pid now belongs to another program",
+    async () => {
+      const dir = join(root, 'reused');
+      const { parent, pid } = await postgresUnderAParent(dir);
+      parent.kill('SIGKILL');
+      process.kill(-pid, 'SIGKILL');
+      expect(await eventually(() => state(pid) === 'gone', 15_000)).toBe(true);
+      // Stands for the program that got the pid, run by the user Postgres runs as (Postgres itself
+      // takes a pid it may not signal for a stale one).
+      const postgresUser =
+        process.getuid?.() === 0
+          ? {
+              uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })),
+              gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })),
+            }
+          : {};
+      const other = spawn('sleep', ['60'], { stdio: 'ignore', ...postgresUser });
+      try {
+        const lockFile = join(dir, 'data', 'postmaster.pid');
+        const lines = (await readFile(lockFile, 'utf8')).split('\n');
+        lines[0] = String(other.pid);
+        writeFileSync(lockFile, lines.join('\n'));
+        const again = await startPostgres({ stateDir: dir, port: 0 });
+        await again.stop();
+        expect(state(other.pid as number)).not.toBe('gone'); // not ours: left alone
+      } finally {
+        other.kill('SIGKILL');
+      }
+    },
+    60_000,
+  );
+
+  it.skipIf(process.platform !== 'linux')(
+    'but never takes the data directory of a Postgres that another running parent owns',
+    async () => {
+      const dir = join(root, 'owned');
+      const { parent, pid } = await postgresUnderAParent(dir);
+      try {
+        const error = await startPostgres({ stateDir: dir, port: 0 }).catch((e: unknown) => e);
+        expect((error as Error).message).toMatch(/in use by a running Postgres/);
+        expect(state(pid)).not.toBe('gone');
+      } finally {
+        parent.kill('SIGTERM');
+        await eventually(() => state(pid) === 'gone' || state(pid) === 'Z', 15_000);
+      }
+    },
+    60_000,
+  );
 });
 
 function listen(port: number): Promise<Server> {
