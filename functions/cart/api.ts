@@ -61,7 +61,7 @@ const cartResponse = (cart: Cart) => json(200, toCartView(cart), { etag: version
  * `DELETE /cart`, for the caller's own cart (the token's `sub`). Writes take `If-Match: <version>`.
  */
 export const handler = httpHandler(
-  routes({
+  routes('cart', {
     'GET /cart': async (event) => cartResponse(await getCart(identityFrom(event).userId)),
 
     'PUT /cart/items/{productId}': async (event) => {

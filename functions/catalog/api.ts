@@ -125,7 +125,7 @@ const replace: RouteHandler = async (event) => {
 };
 
 export const handler = httpHandler(
-  routes({
+  routes('catalog', {
     'GET /products': list,
     'POST /products': create,
     'GET /products/{productId}': get,

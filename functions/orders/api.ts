@@ -19,6 +19,7 @@ import {
   commitToken,
   readPoolFor,
 } from '../../shared/adapters/postgres-reader.ts';
+import { OrderListQuery } from '../../shared/api/schemas.ts';
 import { identityFrom, requireAdmin } from '../../shared/auth/identity.ts';
 import {
   cartState,
@@ -148,15 +149,11 @@ async function createOrder(event: APIGatewayProxyEvent) {
 }
 
 const Cursor = z.object({ c: CursorTimestamp, o: z.string().regex(UUID) });
-const ListQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(512).optional(),
-});
 
 /** `GET /orders`: the caller's orders, newest first, a page at a time. */
 async function listMyOrders(event: APIGatewayProxyEvent) {
   const { userId } = identityFrom(event);
-  const query = parseQuery(event, ListQuery);
+  const query = parseQuery(event, OrderListQuery);
   const cursor = decodeCursor(query.cursor, Cursor);
   const after = cursor && { createdAt: cursor.c, orderId: cursor.o };
   const { db, source } = await readPoolFor(consistencyToken(event));
@@ -207,7 +204,7 @@ async function putInventory(event: APIGatewayProxyEvent) {
 }
 
 export const handler = httpHandler(
-  routes({
+  routes('orders', {
     'POST /orders': createOrder,
     'GET /orders': listMyOrders,
     'GET /orders/{orderId}': getMyOrder,
