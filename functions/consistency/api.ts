@@ -4,8 +4,20 @@ import { ExperimentListQuery } from '../../shared/api/schemas.ts';
 import { identityFrom } from '../../shared/auth/identity.ts';
 import { requestBudgetMs } from '../../shared/budget.ts';
 import { optionalEnv } from '../../shared/config.ts';
-import { publishExperimentRequested } from '../../shared/consistency/events.ts';
-import { deadlineIn, runNow } from '../../shared/consistency/experiment.ts';
+import { CursorTimestamp, decodeCursor, encodeCursor } from '../../shared/http/cursor.ts';
+import { badRequest, HttpError, notFound } from '../../shared/http/errors.ts';
+import { parseBody, parseQuery, pathParameter } from '../../shared/http/request.ts';
+import { json } from '../../shared/http/response.ts';
+import { routes } from '../../shared/http/router.ts';
+import { UUID } from '../../shared/ids.ts';
+import { publishExperimentRequested } from '../../shared/lab/adapters/events.ts';
+import {
+  finish,
+  getExperiment,
+  LabBusy,
+  listExperiments,
+  recordRequest,
+} from '../../shared/lab/adapters/store.ts';
 import {
   ExperimentRequest,
   estimateDurationMs,
@@ -13,20 +25,8 @@ import {
   MAX_RUN_MS,
   OPEN_CONCURRENCY,
   resolveParameters,
-} from '../../shared/consistency/parameters.ts';
-import {
-  finish,
-  getExperiment,
-  LabBusy,
-  listExperiments,
-  recordRequest,
-} from '../../shared/consistency/store.ts';
-import { CursorTimestamp, decodeCursor, encodeCursor } from '../../shared/http/cursor.ts';
-import { badRequest, HttpError, notFound } from '../../shared/http/errors.ts';
-import { parseBody, parseQuery, pathParameter } from '../../shared/http/request.ts';
-import { json } from '../../shared/http/response.ts';
-import { routes } from '../../shared/http/router.ts';
-import { UUID } from '../../shared/ids.ts';
+} from '../../shared/lab/domain/parameters.ts';
+import { deadlineIn, runNow } from '../../shared/lab/use-cases/experiment.ts';
 import { httpHandler, logger } from '../../shared/middleware/http-handler.ts';
 
 const target = () => optionalEnv('SHOP_TARGET', 'unknown') as string;

@@ -4,7 +4,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { HANDLERS } from '../../shared/api/routes.ts';
-import { EXPERIMENT_REQUESTED, LAB_PRODUCT_PREFIX } from '../../shared/consistency/constants.ts';
+import { EXPERIMENT_REQUESTED, LAB_PRODUCT_PREFIX } from '../../shared/lab/domain/constants.ts';
 import type { ShopConfig } from '../config.ts';
 import type { DataStack } from '../stacks/data-stack.ts';
 import type { DatabaseStack } from '../stacks/database-stack.ts';

@@ -1,8 +1,8 @@
 import type { z } from 'zod';
-import { ExperimentRequest } from '../consistency/parameters.ts';
-import { CartLineInput } from '../domain/cart.ts';
-import { GetProductQuery, ListProductsQuery, ProductInput } from '../domain/catalog.ts';
-import { PlaceOrderInput, SetStockInput } from '../domain/orders.ts';
+import { CartLineInput } from '../cart/domain.ts';
+import { GetProductQuery, ListProductsQuery, ProductInput } from '../catalog/domain.ts';
+import { ExperimentRequest } from '../lab/domain/parameters.ts';
+import { PlaceOrderInput, SetStockInput } from '../orders/domain.ts';
 import {
   ApiError,
   Caller,

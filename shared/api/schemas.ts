@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { SCENARIOS } from '../consistency/limits.ts';
-import { REGIONS } from '../domain/orders.ts';
+import { SCENARIOS } from '../lab/domain/limits.ts';
+import { REGIONS } from '../orders/domain.ts';
 
 /**
  * The API's wire shapes that are not a domain's input: list queries, and the bodies the routes
