@@ -10,9 +10,9 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureSigningKey } from '../local/cloud/signing-key.ts';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER, signToken } from '../shared/auth/jwt.ts';
-import { formatTable, summarize } from '../shared/consistency/format.ts';
-import { SCENARIOS } from '../shared/consistency/parameters.ts';
-import type { ExperimentReport } from '../shared/consistency/report.ts';
+import { formatTable, summarize } from '../shared/lab/domain/format.ts';
+import { SCENARIOS } from '../shared/lab/domain/parameters.ts';
+import type { ExperimentReport } from '../shared/lab/domain/report.ts';
 
 const USAGE = `Usage: npm run consistency -- --scenario <${SCENARIOS.join('|')}>
          [--trials N] [--concurrency N] [--stock N] [--think-time-ms MS]

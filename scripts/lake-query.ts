@@ -8,8 +8,8 @@
  * workgroup `shop-<stage>-etl` (database `shop_<stage>_lake`).
  */
 import { controlFetch, runningCloud } from '../local/cli/endpoints.ts';
-import { DuckDbEngine } from '../shared/etl/engines.ts';
-import { CURATED_TABLES, REPORTS } from '../shared/etl/lake.ts';
+import { DuckDbEngine } from '../shared/etl/adapters/engines.ts';
+import { CURATED_TABLES, REPORTS } from '../shared/etl/adapters/lake.ts';
 
 const sql = process.argv.slice(2).join(' ').trim();
 if (!sql) {

@@ -5,10 +5,10 @@
  *
  * - generate: N synthetic orders (~2 lines each, 10% also in a later cancelled version) as raw gzip
  *   JSON Lines, exactly as the extract writes them;
- * - extract: `extractOrders` (shared/etl/extract.ts) from a Postgres loaded with N orders (see
+ * - extract: `extractOrders` (shared/etl/adapters/extract.ts) from a Postgres loaded with N orders (see
  *   {@link startExtractSource}) to s3rver; extract-copy: the baseline, Postgres' own `COPY` of the
  *   same JSON rows, read and discarded;
- * - ours: the transform's own code (shared/etl/curate.ts: validate with reasons, de-duplicate,
+ * - ours: the transform's own code (shared/etl/use-cases/curate.ts: validate with reasons, de-duplicate,
  *   enrich, Parquet, in DuckDB) on local files; duckdb: the bare raw → Parquet conversion (latest
  *   version per key, no validation) in DuckDB with the same threads and memory limit;
  * - aggregate: the report SQL on DuckDB with the results written by our Parquet writer, as the
@@ -18,11 +18,11 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import type pg from 'pg';
-import { curateTable } from '../../shared/etl/curate.ts';
-import { DuckDbEngine, duckResources } from '../../shared/etl/engines.ts';
-import { GzipLinesFile } from '../../shared/etl/gzip-lines.ts';
-import { ParquetFile } from '../../shared/etl/parquet.ts';
-import { REPORT_SQL } from '../../shared/etl/sql.ts';
+import { DuckDbEngine, duckResources } from '../../shared/etl/adapters/engines.ts';
+import { GzipLinesFile } from '../../shared/etl/adapters/gzip-lines.ts';
+import { ParquetFile } from '../../shared/etl/adapters/parquet.ts';
+import { REPORT_SQL } from '../../shared/etl/domain/sql.ts';
+import { curateTable } from '../../shared/etl/use-cases/curate.ts';
 import { EXTRACT_DATE } from './etl-source.ts';
 
 const { values } = parseArgs({
@@ -103,7 +103,7 @@ async function generate(dir: string, n: number) {
   };
 }
 
-/** The transform's own code (shared/etl/curate.ts) on the same local files, as transformDay runs it. */
+/** The transform's own code (shared/etl/use-cases/curate.ts) on the same local files, as transformDay runs it. */
 async function oursTransform(dir: string) {
   const out = path.join(dir, 'ours');
   mkdirSync(out, { recursive: true });
@@ -238,8 +238,8 @@ async function extractCopy() {
 /** The extract phase (child process): the environment it needs is set by the parent before it starts. */
 async function extract() {
   const { default: pgModule } = await import('pg');
-  const { extractOrders } = await import('../../shared/etl/extract.ts');
-  const { EPOCH_WATERMARK } = await import('../../shared/etl/state.ts');
+  const { extractOrders } = await import('../../shared/etl/adapters/extract.ts');
+  const { EPOCH_WATERMARK } = await import('../../shared/etl/adapters/state.ts');
   const db: pg.Pool = new pgModule.Pool({ connectionString: process.env.DATABASE_URL });
   try {
     const started = performance.now();

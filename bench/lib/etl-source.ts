@@ -18,7 +18,7 @@ export const EXTRACT_DATE = '2025-05-01';
 /** Starts Postgres and s3rver in `stateDir`, applies the migrations, loads `n` orders, creates the raw bucket. */
 export async function startExtractSource(stateDir: string, n: number): Promise<ExtractSource> {
   const { startPostgres, startS3, S3_CREDENTIALS } = await import('../../local/emulators/index.ts');
-  const { migrateUp } = await import('../../shared/db/migrate.ts');
+  const { migrateUp } = await import('../../shared/platform/adapters/migrate.ts');
   const { default: pgModule } = await import('pg');
   const { CreateBucketCommand, ListObjectsV2Command, S3Client } = await import('@aws-sdk/client-s3');
   const started: { stop(): Promise<void> }[] = [];

@@ -106,7 +106,7 @@ export const row: BenchRow = {
   },
 };
 
-/** The checkout transaction of shared/adapters/orders-db.ts `placeOrder`, statement for statement. */
+/** The checkout transaction of shared/orders/adapters/orders-db.ts `placeOrder`, statement for statement. */
 async function bareCheckout(pool: pg.Pool, key: string, productId: string): Promise<void> {
   const client = await pool.connect();
   const orderId = crypto.randomUUID();

@@ -5,7 +5,7 @@
  * - extract: `extractOrders` (Postgres → gzip JSON Lines → s3rver) vs Postgres' own `COPY` of the
  *   same JSON rows, read and discarded (DuckDB cannot read Postgres here: its postgres extension is
  *   downloaded at run time, and this machine has no internet);
- * - transform: ours (shared/etl/curate.ts: validation with reasons, quarantine, de-duplication,
+ * - transform: ours (shared/etl/use-cases/curate.ts: validation with reasons, quarantine, de-duplication,
  *   enrichment, Parquet, in DuckDB) vs DuckDB converting the same raw files to Parquet with the
  *   latest version per key and nothing else (same threads and memory limit);
  * - aggregate: the report SQL on DuckDB written by our Parquet writer vs DuckDB's `COPY … TO`.

@@ -11,7 +11,7 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { startDynamoDb } from '../../local/emulators/dynamodb.ts';
 import { startDynamoDbReplication } from '../../local/replication/dynamodb.ts';
-import { parseLagModel } from '../../shared/consistency/lag-model.ts';
+import { parseLagModel } from '../../shared/lab/domain/lag-model.ts';
 import { type BenchRow, measure, percentile } from '../lib/row.ts';
 
 export interface OverheadRow {

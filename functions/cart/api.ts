@@ -1,7 +1,6 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { clearCart, getCart, removeCartLine, setCartLine } from '../../shared/adapters/cart-table.ts';
-import { getProduct } from '../../shared/adapters/catalog-table.ts';
 import { identityFrom } from '../../shared/auth/identity.ts';
+import { clearCart, getCart, removeCartLine, setCartLine } from '../../shared/cart/adapters/cart-table.ts';
 import {
   type Cart,
   CartLineInput,
@@ -10,7 +9,8 @@ import {
   parseVersionHeader,
   toCartView,
   versionEtag,
-} from '../../shared/domain/cart.ts';
+} from '../../shared/cart/domain.ts';
+import { getProduct } from '../../shared/catalog/adapters/catalog-table.ts';
 import { badRequest, HttpError, notFound } from '../../shared/http/errors.ts';
 import { header, parseBody, pathParameter } from '../../shared/http/request.ts';
 import { json, noContent } from '../../shared/http/response.ts';
@@ -61,7 +61,7 @@ const cartResponse = (cart: Cart) => json(200, toCartView(cart), { etag: version
  * `DELETE /cart`, for the caller's own cart (the token's `sub`). Writes take `If-Match: <version>`.
  */
 export const handler = httpHandler(
-  routes({
+  routes('cart', {
     'GET /cart': async (event) => cartResponse(await getCart(identityFrom(event).userId)),
 
     'PUT /cart/items/{productId}': async (event) => {

@@ -3,7 +3,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { OrderPlacedV1 } from '../../events/schemas.ts';
-import { removeOrderedLines } from '../../shared/adapters/cart-table.ts';
+import { removeOrderedLines } from '../../shared/cart/adapters/cart-table.ts';
 import { logger, tracer } from '../../shared/middleware/http-handler.ts';
 
 /**

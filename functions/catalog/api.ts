@@ -5,7 +5,7 @@ import {
   makeIdempotent,
 } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
-import { dynamoClient } from '../../shared/adapters/aws-clients.ts';
+import { requireAdmin } from '../../shared/auth/identity.ts';
 import {
   createProduct,
   getProduct,
@@ -13,22 +13,22 @@ import {
   ProductListQuery,
   relayCatalogOutbox,
   updateProduct,
-} from '../../shared/adapters/catalog-table.ts';
-import { publish, relayAfterCommit } from '../../shared/adapters/event-publisher.ts';
-import { requireAdmin } from '../../shared/auth/identity.ts';
-import { requireEnv } from '../../shared/config.ts';
+} from '../../shared/catalog/adapters/catalog-table.ts';
 import {
   GetProductQuery,
   ProductInput,
   productIdFor,
   productRequestHash,
   productUpserted,
-} from '../../shared/domain/catalog.ts';
+} from '../../shared/catalog/domain.ts';
+import { requireEnv } from '../../shared/config.ts';
 import { HttpError, notFound } from '../../shared/http/errors.ts';
 import { idempotencyKey, parseBody, parseQuery, pathParameter } from '../../shared/http/request.ts';
 import { json } from '../../shared/http/response.ts';
 import { type RouteHandler, routes } from '../../shared/http/router.ts';
 import { httpHandler } from '../../shared/middleware/http-handler.ts';
+import { dynamoClient } from '../../shared/platform/adapters/aws-clients.ts';
+import { publish, relayAfterCommit } from '../../shared/platform/adapters/event-publisher.ts';
 
 const noSuchProduct = (productId: string) => notFound(`Product ${productId} does not exist`);
 
@@ -125,7 +125,7 @@ const replace: RouteHandler = async (event) => {
 };
 
 export const handler = httpHandler(
-  routes({
+  routes('catalog', {
     'GET /products': list,
     'POST /products': create,
     'GET /products/{productId}': get,

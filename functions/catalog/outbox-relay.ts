@@ -1,6 +1,6 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import { relayCatalogOutbox } from '../../shared/adapters/catalog-table.ts';
+import { relayCatalogOutbox } from '../../shared/catalog/adapters/catalog-table.ts';
 import { logger } from '../../shared/observability.ts';
 
 /**

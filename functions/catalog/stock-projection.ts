@@ -2,7 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { InventoryChangedV1 } from '../../events/schemas.ts';
-import { applyStockChange } from '../../shared/adapters/catalog-table.ts';
+import { applyStockChange } from '../../shared/catalog/adapters/catalog-table.ts';
 import { logger } from '../../shared/middleware/http-handler.ts';
 
 /**

@@ -1,10 +1,23 @@
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { z } from 'zod';
+import { ExperimentListQuery } from '../../shared/api/schemas.ts';
 import { identityFrom } from '../../shared/auth/identity.ts';
 import { requestBudgetMs } from '../../shared/budget.ts';
 import { optionalEnv } from '../../shared/config.ts';
-import { publishExperimentRequested } from '../../shared/consistency/events.ts';
-import { deadlineIn, runNow } from '../../shared/consistency/experiment.ts';
+import { CursorTimestamp, decodeCursor, encodeCursor } from '../../shared/http/cursor.ts';
+import { badRequest, HttpError, notFound } from '../../shared/http/errors.ts';
+import { parseBody, parseQuery, pathParameter } from '../../shared/http/request.ts';
+import { json } from '../../shared/http/response.ts';
+import { routes } from '../../shared/http/router.ts';
+import { UUID } from '../../shared/ids.ts';
+import { publishExperimentRequested } from '../../shared/lab/adapters/events.ts';
+import {
+  finish,
+  getExperiment,
+  LabBusy,
+  listExperiments,
+  recordRequest,
+} from '../../shared/lab/adapters/store.ts';
 import {
   ExperimentRequest,
   estimateDurationMs,
@@ -12,21 +25,8 @@ import {
   MAX_RUN_MS,
   OPEN_CONCURRENCY,
   resolveParameters,
-  SCENARIOS,
-} from '../../shared/consistency/parameters.ts';
-import {
-  finish,
-  getExperiment,
-  LabBusy,
-  listExperiments,
-  recordRequest,
-} from '../../shared/consistency/store.ts';
-import { CursorTimestamp, decodeCursor, encodeCursor } from '../../shared/http/cursor.ts';
-import { badRequest, HttpError, notFound } from '../../shared/http/errors.ts';
-import { parseBody, parseQuery, pathParameter } from '../../shared/http/request.ts';
-import { json } from '../../shared/http/response.ts';
-import { routes } from '../../shared/http/router.ts';
-import { UUID } from '../../shared/ids.ts';
+} from '../../shared/lab/domain/parameters.ts';
+import { deadlineIn, runNow } from '../../shared/lab/use-cases/experiment.ts';
 import { httpHandler, logger } from '../../shared/middleware/http-handler.ts';
 
 const target = () => optionalEnv('SHOP_TARGET', 'unknown') as string;
@@ -89,17 +89,12 @@ async function startExperiment(event: APIGatewayProxyEvent, context: Context) {
   return json(201, report);
 }
 
-const ListQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  scenario: z.enum(SCENARIOS).optional(),
-  cursor: z.string().max(512).optional(),
-});
 const Cursor = z.object({ t: CursorTimestamp, id: z.string().regex(UUID) });
 
 /** `GET /consistency/experiments`: past runs, newest first (optionally one scenario's), a page at a time. */
 async function listRuns(event: APIGatewayProxyEvent) {
   identityFrom(event);
-  const query = parseQuery(event, ListQuery);
+  const query = parseQuery(event, ExperimentListQuery);
   const cursor = decodeCursor(query.cursor, Cursor);
   const page = await listExperiments({
     limit: query.limit,
@@ -122,7 +117,7 @@ async function getRun(event: APIGatewayProxyEvent) {
 }
 
 export const handler = httpHandler(
-  routes({
+  routes('lab', {
     'POST /consistency/experiments': startExperiment,
     'GET /consistency/experiments': listRuns,
     'GET /consistency/experiments/{experimentId}': getRun,

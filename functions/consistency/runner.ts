@@ -2,13 +2,13 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { optionalEnv } from '../../shared/config.ts';
-import { ExperimentRequestedV1 } from '../../shared/consistency/events.ts';
+import { ExperimentRequestedV1 } from '../../shared/lab/adapters/events.ts';
+import { claim } from '../../shared/lab/adapters/store.ts';
 import {
   deadlineIn,
   executeClaimed,
   RUNNER_CLEANUP_RESERVE_MS,
-} from '../../shared/consistency/experiment.ts';
-import { claim } from '../../shared/consistency/store.ts';
+} from '../../shared/lab/use-cases/experiment.ts';
 import { logger } from '../../shared/middleware/http-handler.ts';
 
 /**

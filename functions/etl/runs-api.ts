@@ -1,32 +1,19 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { z } from 'zod';
+import { EtlRunListQuery, StartEtlRun } from '../../shared/api/schemas.ts';
 import { requireAdmin } from '../../shared/auth/identity.ts';
 import { requireEnv } from '../../shared/config.ts';
-import { startPipeline } from '../../shared/etl/sfn.ts';
-import { getRun, listRuns } from '../../shared/etl/state.ts';
+import { startPipeline } from '../../shared/etl/adapters/sfn.ts';
+import { getRun, listRuns } from '../../shared/etl/adapters/state.ts';
 import { badRequest, notFound } from '../../shared/http/errors.ts';
 import { parseBody, parseQuery, pathParameter } from '../../shared/http/request.ts';
 import { json } from '../../shared/http/response.ts';
 import { routes } from '../../shared/http/router.ts';
 import { httpHandler } from '../../shared/middleware/http-handler.ts';
 
-const StartRun = z.object({
-  date: z.iso.date().default(() => new Date(Date.now() - 86_400_000).toISOString().slice(0, 10)),
-  faults: z
-    .array(
-      z.object({
-        stage: z.enum(['extract', 'transform', 'aggregate']),
-        mode: z.enum(['always', 'once', 'crash', 'crash-once']),
-      }),
-    )
-    .optional(),
-});
-const ListQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) });
-
 /** `POST /etl/runs` (admin): starts the state machine for a day (default yesterday); 202 with the run id. */
 async function start(event: APIGatewayProxyEvent) {
   requireAdmin(event);
-  const input = parseBody(event, StartRun.optional()) ?? StartRun.parse({});
+  const input = parseBody(event, StartEtlRun);
   const { runId, executionArn } = await startPipeline(requireEnv('ETL_STATE_MACHINE_ARN'), input);
   return json(
     202,
@@ -38,7 +25,7 @@ async function start(event: APIGatewayProxyEvent) {
 /** `GET /etl/runs` (admin): the latest runs, newest first. */
 async function list(event: APIGatewayProxyEvent) {
   requireAdmin(event);
-  const { limit } = parseQuery(event, ListQuery);
+  const { limit } = parseQuery(event, EtlRunListQuery);
   return json(200, { runs: await listRuns(limit) });
 }
 
@@ -58,5 +45,5 @@ async function get(event: APIGatewayProxyEvent) {
 }
 
 export const handler = httpHandler(
-  routes({ 'POST /etl/runs': start, 'GET /etl/runs': list, 'GET /etl/runs/{runId}': get }),
+  routes('etl', { 'POST /etl/runs': start, 'GET /etl/runs': list, 'GET /etl/runs/{runId}': get }),
 );

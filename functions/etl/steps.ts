@@ -1,15 +1,21 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import { postgresPool } from '../../shared/adapters/postgres.ts';
 import { optionalEnv } from '../../shared/config.ts';
-import { aggregateDay } from '../../shared/etl/aggregate.ts';
-import { queryEngine } from '../../shared/etl/engines.ts';
-import { extractCatalog, extractOrders, windowEnd } from '../../shared/etl/extract.ts';
-import { type Fault, maybeCrash, maybeFail } from '../../shared/etl/faults.ts';
-import { assertDate } from '../../shared/etl/lake.ts';
-import { finishRun, getWatermark, recordStage, setWatermark, startRun } from '../../shared/etl/state.ts';
-import { transformDay } from '../../shared/etl/transform.ts';
+import { queryEngine } from '../../shared/etl/adapters/engines.ts';
+import { extractCatalog, extractOrders, windowEnd } from '../../shared/etl/adapters/extract.ts';
+import { type Fault, maybeCrash, maybeFail } from '../../shared/etl/adapters/faults.ts';
+import { assertDate } from '../../shared/etl/adapters/lake.ts';
+import {
+  finishRun,
+  getWatermark,
+  recordStage,
+  setWatermark,
+  startRun,
+} from '../../shared/etl/adapters/state.ts';
+import { aggregateDay } from '../../shared/etl/use-cases/aggregate.ts';
+import { transformDay } from '../../shared/etl/use-cases/transform.ts';
 import { logger } from '../../shared/middleware/http-handler.ts';
+import { postgresPool } from '../../shared/platform/adapters/postgres.ts';
 
 /**
  * The pipeline's steps, one Lambda function each, chained by the Step Functions state machine

@@ -1,9 +1,17 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { z } from 'zod';
-import { getCart } from '../../shared/adapters/cart-table.ts';
-import { getProduct, getProductsConsistent } from '../../shared/adapters/catalog-table.ts';
-import { relayAfterCommit } from '../../shared/adapters/event-publisher.ts';
+import { OrderListQuery } from '../../shared/api/schemas.ts';
+import { identityFrom, requireAdmin } from '../../shared/auth/identity.ts';
+import { getCart } from '../../shared/cart/adapters/cart-table.ts';
+import { getProduct, getProductsConsistent } from '../../shared/catalog/adapters/catalog-table.ts';
+import { CursorTimestamp, decodeCursor, encodeCursor } from '../../shared/http/cursor.ts';
+import { badRequest, HttpError, notFound } from '../../shared/http/errors.ts';
+import { header, idempotencyKey, parseBody, parseQuery, pathParameter } from '../../shared/http/request.ts';
+import { json } from '../../shared/http/response.ts';
+import { routes } from '../../shared/http/router.ts';
+import { UUID } from '../../shared/ids.ts';
+import { httpHandler, metrics } from '../../shared/middleware/http-handler.ts';
 import {
   cancelOrder,
   findOrderRequest,
@@ -12,28 +20,21 @@ import {
   placeOrder,
   relayOutbox,
   setStock,
-} from '../../shared/adapters/orders-db.ts';
-import {
-  CONSISTENCY_TOKEN,
-  type ConsistencyToken,
-  commitToken,
-  readPoolFor,
-} from '../../shared/adapters/postgres-reader.ts';
-import { identityFrom, requireAdmin } from '../../shared/auth/identity.ts';
+} from '../../shared/orders/adapters/orders-db.ts';
 import {
   cartState,
   OrderError,
   PlaceOrderInput,
   requestHash,
   SetStockInput,
-} from '../../shared/domain/orders.ts';
-import { CursorTimestamp, decodeCursor, encodeCursor } from '../../shared/http/cursor.ts';
-import { badRequest, HttpError, notFound } from '../../shared/http/errors.ts';
-import { header, idempotencyKey, parseBody, parseQuery, pathParameter } from '../../shared/http/request.ts';
-import { json } from '../../shared/http/response.ts';
-import { routes } from '../../shared/http/router.ts';
-import { UUID } from '../../shared/ids.ts';
-import { httpHandler, metrics } from '../../shared/middleware/http-handler.ts';
+} from '../../shared/orders/domain.ts';
+import { relayAfterCommit } from '../../shared/platform/adapters/event-publisher.ts';
+import {
+  CONSISTENCY_TOKEN,
+  type ConsistencyToken,
+  commitToken,
+  readPoolFor,
+} from '../../shared/platform/adapters/postgres-reader.ts';
 
 const ORDER_ERRORS: Record<OrderError['code'], number> = {
   CART_EMPTY: 409,
@@ -148,15 +149,11 @@ async function createOrder(event: APIGatewayProxyEvent) {
 }
 
 const Cursor = z.object({ c: CursorTimestamp, o: z.string().regex(UUID) });
-const ListQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(512).optional(),
-});
 
 /** `GET /orders`: the caller's orders, newest first, a page at a time. */
 async function listMyOrders(event: APIGatewayProxyEvent) {
   const { userId } = identityFrom(event);
-  const query = parseQuery(event, ListQuery);
+  const query = parseQuery(event, OrderListQuery);
   const cursor = decodeCursor(query.cursor, Cursor);
   const after = cursor && { createdAt: cursor.c, orderId: cursor.o };
   const { db, source } = await readPoolFor(consistencyToken(event));
@@ -207,7 +204,7 @@ async function putInventory(event: APIGatewayProxyEvent) {
 }
 
 export const handler = httpHandler(
-  routes({
+  routes('orders', {
     'POST /orders': createOrder,
     'GET /orders': listMyOrders,
     'GET /orders/{orderId}': getMyOrder,

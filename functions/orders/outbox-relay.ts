@@ -1,7 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import { relayOutbox } from '../../shared/adapters/orders-db.ts';
 import { logger } from '../../shared/middleware/http-handler.ts';
+import { relayOutbox } from '../../shared/orders/adapters/orders-db.ts';
 
 /**
  * Scheduled every minute: publishes outbox events that the request path did not manage to send

@@ -1,7 +1,7 @@
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
-import { connectionConfig } from '../../shared/adapters/postgres.ts';
-import { migrateUp } from '../../shared/db/migrate.ts';
 import { logger } from '../../shared/middleware/http-handler.ts';
+import { migrateUp } from '../../shared/platform/adapters/migrate.ts';
+import { connectionConfig } from '../../shared/platform/adapters/postgres.ts';
 
 /** What a direct invocation returns (`aws lambda invoke`, `scripts/migrate-deployed.ts`). */
 export interface MigrateResult {

@@ -3,7 +3,8 @@ import * as events_ from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { EXPERIMENT_REQUESTED, LAB_PRODUCT_PREFIX } from '../../shared/consistency/constants.ts';
+import { HANDLERS } from '../../shared/api/routes.ts';
+import { EXPERIMENT_REQUESTED, LAB_PRODUCT_PREFIX } from '../../shared/lab/domain/constants.ts';
 import type { ShopConfig } from '../config.ts';
 import type { DataStack } from '../stacks/data-stack.ts';
 import type { DatabaseStack } from '../stacks/database-stack.ts';
@@ -77,7 +78,7 @@ export class ConsistencyLab extends Construct {
     };
 
     this.api = lab('ConsistencyApi', {
-      entry: 'functions/consistency/api.ts',
+      entry: HANDLERS.lab.entry,
       description: 'POST/GET /consistency/experiments, GET /consistency/experiments/{experimentId}',
       // API Gateway gives up at 29 s; runs estimated beyond 20 s go to the runner.
       timeout: Duration.seconds(29),
@@ -88,9 +89,7 @@ export class ConsistencyLab extends Construct {
       timeout: Duration.minutes(15),
     });
 
-    services.route('POST', '/consistency/experiments', this.api);
-    services.route('GET', '/consistency/experiments', this.api);
-    services.route('GET', '/consistency/experiments/{experimentId}', this.api);
+    services.routesFor('lab', this.api);
 
     new events_.Rule(this, 'ExperimentRequestedToRunner', {
       eventBus: bus,

@@ -19,8 +19,9 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { CURATED_SCHEMAS, type ParquetType } from '../../shared/etl/records.ts';
-import { REPORT_SQL } from '../../shared/etl/sql.ts';
+import { HANDLERS } from '../../shared/api/routes.ts';
+import { CURATED_SCHEMAS, type ParquetType } from '../../shared/etl/domain/records.ts';
+import { REPORT_SQL } from '../../shared/etl/domain/sql.ts';
 import type { ShopConfig } from '../config.ts';
 import { ServiceFunction, type ServiceFunctionProps } from '../constructs/service-function.ts';
 import type { DataStack } from './data-stack.ts';
@@ -32,13 +33,6 @@ export interface EtlStackProps extends StackProps {
   readonly data: DataStack;
   readonly database: DatabaseStack;
 }
-
-/** The ETL routes on the shop API (admin only). */
-export const ETL_ROUTES = [
-  ['POST', '/etl/runs'],
-  ['GET', '/etl/runs'],
-  ['GET', '/etl/runs/{runId}'],
-] as const;
 
 const GLUE_TYPES: Record<ParquetType, string> = {
   STRING: 'string',
@@ -247,7 +241,7 @@ export class EtlStack extends Stack {
     });
 
     this.runsApi = new ServiceFunction(this, 'EtlRunsApi', {
-      entry: 'functions/etl/runs-api.ts',
+      entry: HANDLERS.etl.entry,
       service: 'etl',
       description: 'POST/GET /etl/runs, GET /etl/runs/{runId}',
       environment: {
@@ -461,5 +455,5 @@ export function addEtlRoutes(services: ServicesStack, etl: EtlStack): void {
     sameEnvironment: true,
     skipPermissions: true,
   });
-  for (const [method, path] of ETL_ROUTES) services.route(method, path, fn, { handler: etl.runsApi });
+  services.routesFor('etl', fn, { handler: etl.runsApi });
 }

@@ -8,6 +8,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { HANDLERS, type HandlerId, routesOf } from '../../shared/api/routes.ts';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../shared/auth/jwt.ts';
 import { AUTH_ROUTES_ENV } from '../../shared/middleware/jwt-auth.ts';
 import type { ShopConfig } from '../config.ts';
@@ -134,7 +135,7 @@ export class ServicesStack extends Stack {
 
     // GET /health: public; checks DynamoDB, S3 and Postgres.
     const health = this.addFunction('Health', {
-      entry: 'functions/platform/health.ts',
+      entry: HANDLERS.health.entry,
       description: 'Reports whether DynamoDB, S3 and Postgres answer',
       environment: { CATALOG_TABLE: data.catalogTable.tableName, LAKE_RAW_BUCKET: data.lake.raw.bucketName },
       ...database.networking,
@@ -149,14 +150,14 @@ export class ServicesStack extends Stack {
       new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [data.lake.raw.bucketArn] }),
     );
     database.grantConnect(health);
-    this.route('GET', '/health', health, { public: true });
+    this.routesFor('health', health);
 
     // GET /me: the caller's identity as the handlers see it.
     const me = this.addFunction('Me', {
-      entry: 'functions/platform/me.ts',
+      entry: HANDLERS.me.entry,
       description: 'Echoes the authenticated caller',
     });
-    this.route('GET', '/me', me);
+    this.routesFor('me', me);
 
     this.addShopServices(props);
   }
@@ -176,7 +177,7 @@ export class ServicesStack extends Stack {
 
     // Catalog: products in DynamoDB, read eventually consistent unless ?consistent=true.
     const catalog = this.addFunction('CatalogApi', {
-      entry: 'functions/catalog/api.ts',
+      entry: HANDLERS.catalog.entry,
       service: 'catalog',
       description: 'GET/POST/PUT /products',
       environment: {
@@ -227,10 +228,7 @@ export class ServicesStack extends Stack {
       schedule: events_.Schedule.rate(Duration.minutes(1)),
       targets: [new targets.LambdaFunction(catalogRelay, { retryAttempts: 2 })],
     });
-    this.route('GET', '/products', catalog, { public: true });
-    this.route('POST', '/products', catalog);
-    this.route('GET', '/products/{productId}', catalog, { public: true });
-    this.route('PUT', '/products/{productId}', catalog);
+    this.routesFor('catalog', catalog);
 
     // The catalog's `available` projection of the authoritative stock.
     const stockProjection = this.addFunction('CatalogStockProjection', {
@@ -249,7 +247,7 @@ export class ServicesStack extends Stack {
 
     // Cart: one item per line in DynamoDB, optimistic concurrency with If-Match.
     const cart = this.addFunction('CartApi', {
-      entry: 'functions/cart/api.ts',
+      entry: HANDLERS.cart.entry,
       service: 'cart',
       description: 'GET/DELETE /cart, PUT/DELETE /cart/items/{productId}',
       environment: { CARTS_TABLE: cartsTable.tableName, CATALOG_TABLE: catalogTable.tableName },
@@ -264,10 +262,7 @@ export class ServicesStack extends Stack {
       'dynamodb:ConditionCheckItem',
     ]);
     grantTable(cart, catalogTable, ['dynamodb:GetItem']);
-    this.route('GET', '/cart', cart);
-    this.route('DELETE', '/cart', cart);
-    this.route('PUT', '/cart/items/{productId}', cart);
-    this.route('DELETE', '/cart/items/{productId}', cart);
+    this.routesFor('cart', cart);
 
     // A placed order empties the cart (the lines it contained, as they were when ordered).
     const cartCleaner = this.addFunction('CartOrderPlaced', {
@@ -291,7 +286,7 @@ export class ServicesStack extends Stack {
 
     // Orders and inventory: Postgres (ACID), priced from the catalog with strongly consistent reads.
     const orders = this.addFunction('OrdersApi', {
-      entry: 'functions/orders/api.ts',
+      entry: HANDLERS.orders.entry,
       service: 'orders',
       description: 'POST/GET /orders, POST /orders/{orderId}/cancel, PUT /inventory/{productId}',
       timeout: Duration.seconds(15),
@@ -307,11 +302,7 @@ export class ServicesStack extends Stack {
     bus.grantPutEventsTo(orders);
     database.grantConnect(orders);
     database.grantReaderConnect(orders); // order history from the read replica
-    this.route('POST', '/orders', orders);
-    this.route('GET', '/orders', orders);
-    this.route('GET', '/orders/{orderId}', orders);
-    this.route('POST', '/orders/{orderId}/cancel', orders);
-    this.route('PUT', '/inventory/{productId}', orders);
+    this.routesFor('orders', orders);
 
     // The outbox relay: publishes events committed in Postgres that were not sent yet.
     const relay = this.addFunction('OutboxRelay', {
@@ -342,6 +333,16 @@ export class ServicesStack extends Stack {
     const fn = new ServiceFunction(this, id, { service: 'platform', ...props });
     this.functions.push(fn);
     return fn;
+  }
+
+  /**
+   * Adds the routes the manifest (`shared/api/routes.ts`) gives `handler`, served by `fn`: public
+   * ones open, the others behind the authorizer (admin checks are the function's).
+   */
+  routesFor(handler: HandlerId, fn: lambda.IFunction, options: { handler?: lambda.Function } = {}): void {
+    for (const route of routesOf(handler)) {
+      this.route(route.method, route.path, fn, { ...options, public: route.auth === 'public' });
+    }
   }
 
   /**

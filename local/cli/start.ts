@@ -7,7 +7,7 @@
  * model; default exp:20ms.
  */
 import { parseArgs } from 'node:util';
-import { parseLagModel } from '../../shared/consistency/lag-model.ts';
+import { parseLagModel } from '../../shared/lab/domain/lag-model.ts';
 import { startLocalCloud } from '../cloud/local-cloud.ts';
 
 const { values } = parseArgs({

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { DEFAULT_LAG_MODEL, formatLagModel, parseLagModel } from '../../shared/consistency/lag-model.ts';
+import { DEFAULT_LAG_MODEL, formatLagModel, parseLagModel } from '../../shared/lab/domain/lag-model.ts';
 import { ConsoleServer, LogBuffer } from '../console/server.ts';
 import { freePort, startAll } from '../emulators/index.ts';
 import { LocalEventBridge } from '../eventbridge/bus.ts';

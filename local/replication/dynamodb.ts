@@ -44,7 +44,7 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { crc32 } from 'node:zlib';
-import { formatLagModel, type LagModel, sampleLag } from '../../shared/consistency/lag-model.ts';
+import { formatLagModel, type LagModel, sampleLag } from '../../shared/lab/domain/lag-model.ts';
 
 type Json = Record<string, unknown>;
 type AttributeMap = Record<string, unknown>;

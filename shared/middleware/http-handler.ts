@@ -3,11 +3,11 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { dependencyFailure } from '../adapters/dependencies.ts';
 import { requestBudgetMs } from '../budget.ts';
 import { HttpError } from '../http/errors.ts';
 import { json } from '../http/response.ts';
 import { logger, metrics, tracer } from '../observability.ts';
+import { dependencyFailure } from '../platform/adapters/dependencies.ts';
 import { jwtAuth } from './jwt-auth.ts';
 
 export { logger, metrics, tracer };
@@ -20,7 +20,7 @@ const RETRY_AFTER_SECONDS = '1';
 /**
  * Turns thrown errors into the API's error shape. {@link HttpError}s keep their status and code; a
  * dependency that is down, frozen, overloaded or holding a lock too long (see
- * `shared/adapters/dependencies.ts`) is a 503 `DEPENDENCY_UNAVAILABLE` naming it, with `Retry-After`;
+ * `shared/platform/adapters/dependencies.ts`) is a 503 `DEPENDENCY_UNAVAILABLE` naming it, with `Retry-After`;
  * anything else is logged with its stack and answered as a 500 that names only the request id.
  */
 export function httpErrors(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> {

@@ -4,6 +4,7 @@
  * (headers merged with multiValueHeaders, base64 bodies, 502 on anything else) and the gateway's own answers.
  * A real HTTP server on 127.0.0.1 with an in-process "function" that returns what it is asked to.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -149,6 +150,19 @@ describe(`${SOURCES.apigwProxy}: input format (conformance)`, () => {
     expect(context.domainPrefix).toBe('gy415nuibc');
     expect(context.path).toBe('/testStage/hello');
     expect(context.resourceId).toMatch(/^[0-9a-z]{6}$/);
+  });
+
+  it('has the shape of events/samples/api/get-health.json (npm run invoke): same fields, requestContext and identity', async () => {
+    const sample = JSON.parse(
+      readFileSync(new URL('../../events/samples/api/get-health.json', import.meta.url), 'utf8'),
+    ) as ProxyEvent;
+    const { event } = await call('/testStage/hello');
+    const keys = (o: object) => Object.keys(o).sort();
+    expect(keys(sample)).toEqual(keys(event));
+    expect(keys(sample.requestContext)).toEqual(keys(event.requestContext));
+    expect(keys(sample.requestContext.identity)).toEqual(keys(event.requestContext.identity));
+    for (const name of ['X-Amzn-Trace-Id', 'X-Forwarded-For', 'X-Forwarded-Port', 'X-Forwarded-Proto'])
+      expect(Object.keys(sample.headers)).toContain(name);
   });
 
   it('passes path parameters as the client encoded them', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ExperimentReport } from '../../shared/consistency/report.ts';
+import type { ExperimentReport } from '../../shared/lab/domain/report.ts';
 import { eventually } from '../support/poll.ts';
 import { api, expectStatus, poll } from './context.ts';
 

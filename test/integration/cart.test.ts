@@ -294,7 +294,7 @@ describe('DELETE /cart/items/{productId} and DELETE /cart', () => {
   it('empties a cart with more lines than one DynamoDB transaction takes', async () => {
     const { userId, token } = await newUser();
     await putLine(token, widget, { quantity: 1 });
-    // Seeded straight into the table (layout in shared/adapters/cart-table.ts): 150 products are not needed.
+    // Seeded straight into the table (layout in shared/cart/adapters/cart-table.ts): 150 products are not needed.
     const functions = await control<FunctionInfo[]>('/functions');
     const TableName = functions.find((f) => f.name.startsWith('Shop-dev-Services-CartApi'))?.environment
       .CARTS_TABLE;

@@ -1,6 +1,6 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Product, ProductPage } from '../../shared/domain/catalog.ts';
+import type { Product, ProductPage } from '../../shared/catalog/domain.ts';
 import { api, control, eventually, tokenFor, uniqueId } from './helpers.ts';
 
 interface ErrorBody {

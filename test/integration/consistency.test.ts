@@ -1,7 +1,7 @@
 import { DynamoDBClient, ListTablesCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { ExperimentReport, ResultRow } from '../../shared/consistency/report.ts';
+import type { ExperimentReport, ResultRow } from '../../shared/lab/domain/report.ts';
 import { api, eventually, tokenFor } from './helpers.ts';
 
 /*

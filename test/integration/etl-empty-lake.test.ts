@@ -1,9 +1,9 @@
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { aggregateDay } from '../../shared/etl/aggregate.ts';
-import { queryEngine } from '../../shared/etl/engines.ts';
-import { listKeys } from '../../shared/etl/lake.ts';
-import { transformDay } from '../../shared/etl/transform.ts';
+import { queryEngine } from '../../shared/etl/adapters/engines.ts';
+import { listKeys } from '../../shared/etl/adapters/lake.ts';
+import { aggregateDay } from '../../shared/etl/use-cases/aggregate.ts';
+import { transformDay } from '../../shared/etl/use-cases/transform.ts';
 import { s3 } from './etl-helpers.ts';
 import { uniqueId } from './helpers.ts';
 

@@ -2,9 +2,9 @@ import { gunzipSync } from 'node:zlib';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { migrateUp } from '../../shared/db/migrate.ts';
-import { extractOrders } from '../../shared/etl/extract.ts';
-import { EPOCH_WATERMARK } from '../../shared/etl/state.ts';
+import { extractOrders } from '../../shared/etl/adapters/extract.ts';
+import { EPOCH_WATERMARK } from '../../shared/etl/adapters/state.ts';
+import { migrateUp } from '../../shared/platform/adapters/migrate.ts';
 import { getObject, listObjects, s3 } from './etl-helpers.ts';
 import { uniqueId } from './helpers.ts';
 

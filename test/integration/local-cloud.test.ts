@@ -7,6 +7,8 @@ import {
 import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import { describe, expect, inject, it } from 'vitest';
+import { openApiDocument } from '../../shared/api/openapi.ts';
+import { ROUTES, routeKey } from '../../shared/api/routes.ts';
 import { api, control, tokenFor } from './helpers.ts';
 
 const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
@@ -127,6 +129,20 @@ describe('API Gateway behaviour', () => {
     );
   });
 
+  it('deploys exactly the route manifest, and serves it as OpenAPI 3.1 at GET /openapi.json', async () => {
+    const routes = await control<{ method: string; path: string; authorizationType: string }[]>('/routes');
+    expect(
+      routes
+        .filter((r) => r.method !== 'OPTIONS')
+        .map((r) => `${r.method} ${r.path}`)
+        .sort(),
+    ).toEqual(ROUTES.map(routeKey).sort());
+    const response = await api<{ openapi: string; paths: Record<string, unknown> }>('/openapi.json');
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual(JSON.parse(JSON.stringify(openApiDocument())));
+    expect(response.body.openapi).toBe('3.1.0');
+  });
+
   it('rejects a missing or invalid token with 401 before the function runs', async () => {
     expect((await api('/me')).status).toBe(401);
     expect((await api('/me', { token: 'not-a-jwt' })).body).toEqual({ message: 'Unauthorized' });
@@ -147,7 +163,14 @@ describe('API Gateway behaviour', () => {
     const me = functions.find((f) => f.name.startsWith('Shop-dev-Services-Me'));
     const result = await control<{ ok: boolean; payload: { statusCode: number; body: string } }>(
       `/functions/${me?.name}/invoke`,
-      { method: 'POST', body: JSON.stringify({ requestContext: { authorizer: { sub: 'direct' } } }) },
+      {
+        method: 'POST',
+        body: JSON.stringify({
+          httpMethod: 'GET',
+          resource: '/me',
+          requestContext: { authorizer: { sub: 'direct' } },
+        }),
+      },
     );
     expect(result.ok).toBe(true);
     expect(result.payload.statusCode).toBe(200);

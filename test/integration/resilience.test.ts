@@ -202,7 +202,7 @@ describe('the Postgres pool survives its database', () => {
     url.searchParams.set('application_name', app);
     const { postgresPool } = await loadWith(
       { DATABASE_URL: url.toString(), DB_POOL_MAX: '2' },
-      () => import('../../shared/adapters/postgres.ts'),
+      () => import('../../shared/platform/adapters/postgres.ts'),
     );
     const pool = await postgresPool();
     try {
@@ -222,7 +222,7 @@ describe('the Postgres pool survives its database', () => {
   });
 
   it('a password changed by rotation is read again on the authentication failure', async () => {
-    const { ResilientPool } = await loadWith({}, () => import('../../shared/adapters/postgres.ts'));
+    const { ResilientPool } = await loadWith({}, () => import('../../shared/platform/adapters/postgres.ts'));
     const role = `rotating_${crypto.randomUUID().slice(0, 8)}`;
     const url = new URL(inject('endpoints').databaseUrl);
     await db.query(`create role ${role} login password 'first-password'`);
@@ -384,7 +384,7 @@ describe('catalog writes and their events are atomic', () => {
       // EventBridge is back: the relay sends the event and empties the outbox.
       const up = await loadWith(
         { ...env, AWS_ENDPOINT_URL_EVENTBRIDGE: inject('endpoints').eventbridge },
-        () => import('../../shared/adapters/catalog-table.ts'),
+        () => import('../../shared/catalog/adapters/catalog-table.ts'),
       );
       let sent = 0;
       for (let batch = await up.relayCatalogOutbox(); batch > 0; batch = await up.relayCatalogOutbox())

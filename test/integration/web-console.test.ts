@@ -1,9 +1,11 @@
 /// <reference lib="dom" />
+
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ROUTES } from '../../shared/api/routes.ts';
 import { api, createProduct, eventually, tokenFor, uniqueId } from './helpers.ts';
 
 /**
@@ -281,7 +283,9 @@ describe.skipIf(!executablePath)('web console in headless Chromium', () => {
       .toBeGreaterThan(5);
     await shot(page, 'local-cloud');
     await page.goto(`${consoleUrl}/#/api`);
-    await page.getByTestId('openapi-placeholder').waitFor();
+    // The reference is the API's own GET /openapi.json, one row per manifest route.
+    await page.getByRole('cell', { name: '/openapi.json', exact: true }).waitFor();
+    expect(await page.locator('section[aria-label="Routes"] tbody tr').count()).toBe(ROUTES.length);
     await context.close();
   });
 });

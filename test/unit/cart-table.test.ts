@@ -7,11 +7,11 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
  * The document client is replaced by a script of answers; requests are recorded.
  */
 const send = vi.fn();
-vi.mock('../../shared/adapters/aws-clients.ts', () => ({ dynamoDocumentClient: () => ({ send }) }));
+vi.mock('../../shared/platform/adapters/aws-clients.ts', () => ({ dynamoDocumentClient: () => ({ send }) }));
 const { clearCart, getCart, removeCartLine, removeOrderedLines, setCartLine } = await import(
-  '../../shared/adapters/cart-table.ts'
+  '../../shared/cart/adapters/cart-table.ts'
 );
-const { CartVersionMismatch } = await import('../../shared/domain/cart.ts');
+const { CartVersionMismatch } = await import('../../shared/cart/domain.ts');
 
 function cancelled(...reasons: Record<string, unknown>[]) {
   return Object.assign(new Error('Transaction cancelled'), {

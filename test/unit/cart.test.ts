@@ -15,7 +15,7 @@ import {
   parseVersionHeader,
   toCartView,
   versionEtag,
-} from '../../shared/domain/cart.ts';
+} from '../../shared/cart/domain.ts';
 
 const line = (
   productId: string,

@@ -5,8 +5,8 @@ import {
   encodeCursor,
   ProductListQuery,
   toProduct,
-} from '../../shared/adapters/catalog-table.ts';
-import { GetProductQuery, type Product, ProductInput, productUpserted } from '../../shared/domain/catalog.ts';
+} from '../../shared/catalog/adapters/catalog-table.ts';
+import { GetProductQuery, type Product, ProductInput, productUpserted } from '../../shared/catalog/domain.ts';
 import { HttpError } from '../../shared/http/errors.ts';
 import { parseBody, parseQuery } from '../../shared/http/request.ts';
 

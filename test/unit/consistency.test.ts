@@ -1,18 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { jobQueue, runWorkers } from '../../shared/consistency/concurrency.ts';
-import { formatTable, summarize } from '../../shared/consistency/format.ts';
-import { transactionCancellation } from '../../shared/consistency/lab-table.ts';
-import { Measurements, percentile, percentiles } from '../../shared/consistency/measure.ts';
+import { transactionCancellation } from '../../shared/lab/adapters/lab-table.ts';
+import { Measurements, percentile, percentiles } from '../../shared/lab/adapters/measure.ts';
+import { trialsOf } from '../../shared/lab/adapters/scenarios/read-after-write.ts';
+import { RUNNING_FOR_TOO_LONG_MS, toReport } from '../../shared/lab/adapters/store.ts';
+import { jobQueue, runWorkers } from '../../shared/lab/domain/concurrency.ts';
+import { formatTable, summarize } from '../../shared/lab/domain/format.ts';
 import {
   ExperimentRequest,
   estimateDurationMs,
   INLINE_LIMIT_MS,
   MAX_RUN_MS,
   resolveParameters,
-} from '../../shared/consistency/parameters.ts';
-import { type ExperimentReport, environmentFor, type ResultRow } from '../../shared/consistency/report.ts';
-import { trialsOf } from '../../shared/consistency/scenarios/read-after-write.ts';
-import { RUNNING_FOR_TOO_LONG_MS, toReport } from '../../shared/consistency/store.ts';
+} from '../../shared/lab/domain/parameters.ts';
+import { type ExperimentReport, environmentFor, type ResultRow } from '../../shared/lab/domain/report.ts';
 
 describe('experiment parameters', () => {
   it('fills in per-scenario defaults', () => {

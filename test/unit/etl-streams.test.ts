@@ -5,8 +5,12 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { GzipLinesFile, gunzipLines } from '../../shared/etl/gzip-lines.ts';
-import { createScratchDir, removeScratchDir, sweepStaleScratchDirs } from '../../shared/etl/scratch.ts';
+import { GzipLinesFile, gunzipLines } from '../../shared/etl/adapters/gzip-lines.ts';
+import {
+  createScratchDir,
+  removeScratchDir,
+  sweepStaleScratchDirs,
+} from '../../shared/etl/adapters/scratch.ts';
 
 /** Resolves to what the iteration ended with, or 'still waiting' after `ms` (the pre-fix hang). */
 async function drain(lines: AsyncIterable<string>, ms = 3000): Promise<string[] | Error | 'still waiting'> {
@@ -77,7 +81,7 @@ describe('ETL scratch directories', () => {
 
   /** Runs a Node child that creates a scratch dir under `root`, then ends as `how` says. */
   async function child(root: string, how: 'exit' | 'kill'): Promise<void> {
-    const module = path.resolve('shared/etl/scratch.ts');
+    const module = path.resolve('shared/etl/adapters/scratch.ts');
     const code = `
       import { createScratchDir } from ${JSON.stringify(module)};
       import { writeFileSync } from 'node:fs';

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CuratedTableName, curateTable } from '../../shared/etl/curate.ts';
-import { DuckDbEngine } from '../../shared/etl/engines.ts';
-import { batchName, windowEnd } from '../../shared/etl/extract.ts';
-import { REPORT_SQL } from '../../shared/etl/sql.ts';
+import { DuckDbEngine } from '../../shared/etl/adapters/engines.ts';
+import { batchName, windowEnd } from '../../shared/etl/adapters/extract.ts';
+import { REPORT_SQL } from '../../shared/etl/domain/sql.ts';
+import { type CuratedTableName, curateTable } from '../../shared/etl/use-cases/curate.ts';
 
 const order = {
   order_id: '3f1c2a9e-8b7d-4c6e-9f00-112233445566',

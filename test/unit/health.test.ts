@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkHealth } from '../../shared/health.ts';
+import { checkHealth } from '../../shared/platform/health.ts';
 
 describe('checkHealth', () => {
   it('is ok when every probe answers', async () => {

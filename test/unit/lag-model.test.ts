@@ -6,7 +6,7 @@ import {
   parseLagModel,
   pbsStaleProbability,
   sampleLag,
-} from '../../shared/consistency/lag-model.ts';
+} from '../../shared/lab/domain/lag-model.ts';
 
 /** A deterministic uniform generator (mulberry32) so sample statistics are reproducible. */
 function seeded(seed: number): () => number {

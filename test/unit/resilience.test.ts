@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import { handler as consistencyApi } from '../../functions/consistency/api.ts';
 import { handler as etlRunsApi } from '../../functions/etl/runs-api.ts';
 import { handler as ordersApi } from '../../functions/orders/api.ts';
-import { dependencyFailure, tagDependency } from '../../shared/adapters/dependencies.ts';
 import {
   API_GATEWAY_TIMEOUT_MS,
   awsTimeouts,
@@ -12,12 +11,13 @@ import {
   postgresTimeouts,
   requestBudgetMs,
 } from '../../shared/budget.ts';
-import { productIdFor, productRequestHash } from '../../shared/domain/catalog.ts';
-import { cartState } from '../../shared/domain/orders.ts';
+import { productIdFor, productRequestHash } from '../../shared/catalog/domain.ts';
 import { encodeCursor, isPostgresTimestamp } from '../../shared/http/cursor.ts';
 import { json } from '../../shared/http/response.ts';
 import { UUID } from '../../shared/ids.ts';
 import { httpHandler } from '../../shared/middleware/http-handler.ts';
+import { cartState } from '../../shared/orders/domain.ts';
+import { dependencyFailure, tagDependency } from '../../shared/platform/adapters/dependencies.ts';
 
 /*
  * Resilience rules that need no store: the request budget and what is derived from it, the 503 a

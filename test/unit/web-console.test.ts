@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ExperimentRequest, LIMITS, SCENARIOS } from '../../shared/consistency/parameters.ts';
+import { ExperimentRequest, LIMITS, SCENARIOS } from '../../shared/lab/domain/parameters.ts';
 import { checkExperiment } from '../../web/src/lab-request.ts';
 import { chartsOf, type Report } from '../../web/src/report-model.ts';
 

@@ -1,4 +1,4 @@
-import { LIMITS, SCENARIOS, trialsLimit, VISIBILITY_TRIALS } from '../../shared/consistency/limits.ts';
+import { LIMITS, SCENARIOS, trialsLimit, VISIBILITY_TRIALS } from '../../shared/lab/domain/limits.ts';
 
 export type LabField = keyof typeof LIMITS;
 export const LAB_FIELDS = Object.keys(LIMITS) as LabField[];

@@ -3,12 +3,15 @@ import { Loading, Page, TableWrap } from '../ui.tsx';
 
 interface OpenApi {
   info?: { title?: string; version?: string; description?: string };
-  paths?: Record<string, Record<string, { summary?: string; description?: string; security?: unknown[] }>>;
+  paths?: Record<
+    string,
+    Record<string, { summary?: string; description?: string; security?: unknown[]; 'x-shop-auth'?: string }>
+  >;
 }
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];
 
-/** The OpenAPI document, when the API serves `/openapi.json`. */
+/** The API's OpenAPI 3.1 document (`GET /openapi.json`, generated from the route manifest). */
 export function ApiReference() {
   const { api } = useApp();
   const doc = useLoad(async () => {
@@ -22,14 +25,10 @@ export function ApiReference() {
     <Page title="API reference">
       {doc.loading && <Loading />}
       {!doc.loading && !doc.data?.paths && (
-        <div class="notice" data-testid="openapi-placeholder">
+        <div class="notice" data-testid="openapi-unavailable">
           <p>
-            The API does not serve <code>/openapi.json</code> yet. Once its route manifest exists, this page
-            renders it: every route with its method, summary and authorization.
-          </p>
-          <p>
-            Until then the README's API section lists every route, and <code>{api.baseUrl}/health</code>{' '}
-            answers without a token.
+            <code>{api.baseUrl}/openapi.json</code> did not answer with an OpenAPI document. The same document
+            is in the repository as <code>docs/openapi.json</code>.
           </p>
         </div>
       )}
@@ -43,6 +42,7 @@ export function ApiReference() {
               <tr>
                 <th scope="col">Method</th>
                 <th scope="col">Path</th>
+                <th scope="col">Auth</th>
                 <th scope="col">Summary</th>
               </tr>
             </thead>
@@ -58,6 +58,7 @@ export function ApiReference() {
                       <td>
                         <code>{path}</code>
                       </td>
+                      <td>{op['x-shop-auth'] ?? (op.security?.length ? 'user' : 'public')}</td>
                       <td>{op.summary ?? op.description ?? ''}</td>
                     </tr>
                   )),

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { DEFAULTS, LIMITS, SCENARIOS, trialsLimit } from '../../../shared/consistency/limits.ts';
+import { DEFAULTS, LIMITS, SCENARIOS, trialsLimit } from '../../../shared/lab/domain/limits.ts';
 import { ApiError, query } from '../api.ts';
 import { type Route, useApp, useLoad } from '../app.tsx';
 import { Chart } from '../charts.tsx';

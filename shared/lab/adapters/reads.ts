@@ -1,0 +1,112 @@
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type pg from 'pg';
+import { type ConsistencyToken, commitToken, hasReplayed } from '../../platform/adapters/postgres-reader.ts';
+import { type LabKey, labClient, labTable } from './lab-table.ts';
+import type { Measurements } from './measure.ts';
+
+/**
+ * The read modes the lab compares, shared by read-after-write and t-visibility: DynamoDB eventual,
+ * strong and GSI reads; Postgres primary, replica and read-your-writes reads.
+ */
+
+export type DynamoRead = 'eventual' | 'strong' | 'index';
+export type PostgresRead = 'primary' | 'replica' | 'read-your-writes';
+
+export const DYNAMODB_READS: { read: DynamoRead; strategy: string }[] = [
+  { read: 'eventual', strategy: 'GetItem (eventual)' },
+  { read: 'strong', strategy: 'GetItem ConsistentRead' },
+  { read: 'index', strategy: 'Query GSI byGroup' },
+];
+
+export const POSTGRES_READS: { read: PostgresRead; strategy: string }[] = [
+  { read: 'primary', strategy: 'primary read' },
+  { read: 'replica', strategy: 'replica read' },
+  { read: 'read-your-writes', strategy: 'read-your-writes' },
+];
+
+/**
+ * Reads a lab item's `version` one way: GetItem (eventual or ConsistentRead), or a Query on the
+ * `byGroup` GSI by the item's `gsi1pk` (= its pk). Adds the consumed capacity to `m`.
+ *
+ * @example
+ * const version = await readLabItem('index', key, m);
+ */
+export async function readLabItem(
+  read: DynamoRead,
+  key: LabKey,
+  m?: Measurements,
+): Promise<number | undefined> {
+  if (read === 'index') {
+    const out = await labClient().send(
+      new QueryCommand({
+        TableName: labTable(),
+        IndexName: 'byGroup',
+        KeyConditionExpression: 'gsi1pk = :pk',
+        ExpressionAttributeValues: { ':pk': key.pk },
+        ReturnConsumedCapacity: m ? 'TOTAL' : undefined,
+      }),
+    );
+    m?.capacity(out.ConsumedCapacity, 'read');
+    return out.Items?.[0]?.version as number | undefined;
+  }
+  const out = await labClient().send(
+    new GetCommand({
+      TableName: labTable(),
+      Key: key,
+      ConsistentRead: read === 'strong',
+      ReturnConsumedCapacity: m ? 'TOTAL' : undefined,
+    }),
+  );
+  m?.capacity(out.ConsumedCapacity, 'read');
+  return out.Item?.version as number | undefined;
+}
+
+/** Postgres pools of a run: the primary's and the reader's. */
+export interface LabPools {
+  primary: pg.Pool;
+  reader: pg.Pool;
+}
+
+/**
+ * Writes version `n` of a lab counter on the primary and returns the commit's consistency token.
+ *
+ * @example
+ * const token = await writeCounter(pools.primary, id, experimentId, 3);
+ */
+export async function writeCounter(
+  primary: pg.Pool,
+  id: string,
+  experimentId: string,
+  n: number,
+): Promise<ConsistencyToken> {
+  await primary.query(
+    `insert into lab_counters (id, experiment_id, n) values ($1, $2, $3)
+     on conflict (id) do update set n = excluded.n`,
+    [id, experimentId, n],
+  );
+  return commitToken(primary);
+}
+
+/**
+ * Reads a lab counter one way. read-your-writes asks the replica whether it has replayed `token`
+ * and reads there if so, else on the primary (`fallback` says it did).
+ *
+ * @example
+ * const { n, fallback } = await readCounter('read-your-writes', pools, id, token);
+ */
+export async function readCounter(
+  read: PostgresRead,
+  pools: LabPools,
+  id: string,
+  token: ConsistencyToken,
+): Promise<{ n: number | undefined; fallback: boolean }> {
+  let db = read === 'primary' ? pools.primary : pools.reader;
+  let fallback = false;
+  if (read === 'read-your-writes' && !(await hasReplayed(pools.reader, token))) {
+    db = pools.primary;
+    fallback = true;
+  }
+  const out = await db.query<{ n: string }>('select n from lab_counters where id = $1', [id]);
+  const n = out.rows[0]?.n;
+  return { n: n === undefined ? undefined : Number(n), fallback };
+}

@@ -1,0 +1,208 @@
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { runWorkers } from '../../domain/concurrency.ts';
+import { type LagModel, lagExceeds, parseLagModel, pbsStaleProbability } from '../../domain/lag-model.ts';
+import { VISIBILITY_DELAYS_MS } from '../../domain/parameters.ts';
+import type { ResultRow, VisibilityPoint } from '../../domain/report.ts';
+import { type RunContext, warmUpDynamoDB } from '../context.ts';
+import { labClient, labExpiry, labTable } from '../lab-table.ts';
+import { Measurements } from '../measure.ts';
+import {
+  DYNAMODB_READS,
+  type DynamoRead,
+  POSTGRES_READS,
+  type PostgresRead,
+  readCounter,
+  readLabItem,
+  writeCounter,
+} from '../reads.ts';
+
+/**
+ * t-visibility (Bailis et al., "Probabilistically Bounded Staleness for Practical Partial Quorums",
+ * VLDB 2012): how likely is a read `t` ms after a write's acknowledgement to miss it? For each delay
+ * in {@link VISIBILITY_DELAYS_MS}, `trials` writes each followed, `t` ms later, by one read of every
+ * mode (DynamoDB: eventual GetItem, ConsistentRead GetItem, a GSI Query, all on the one new item;
+ * Postgres: replica, primary and read-your-writes reads of the row just written), with `concurrency`
+ * trials in flight. Each mode's curve holds the measured stale probability per delay and, where the
+ * environment states its lag model (`REPLICATION_MODEL`), the PBS prediction at the delays the trials
+ * actually had:
+ *
+ * - eventual GetItem: N = 3, W = 2, R = 1 → C(1,1)/C(3,1) × P(lag > t) = 1/3 × P(lag > t);
+ * - GSI Query: the index is updated asynchronously from the base table → P(index lag > t);
+ * - ConsistentRead, the Postgres primary and read-your-writes: 0 (they read what was acknowledged);
+ * - the Postgres replica: no model (its lag is real WAL shipping and replay), measured only.
+ */
+export async function tVisibility(ctx: RunContext): Promise<ResultRow[]> {
+  const model = statedModel(ctx.replicationModel);
+  const dynamo = DYNAMODB_READS.map((r) => ({ ...r, curve: new Curve(predictDynamo(r.read, model)) }));
+  const pg = POSTGRES_READS.map((r) => ({ ...r, curve: new Curve(predictPostgres(r.read)) }));
+  await warmUpDynamoDB(ctx);
+  for (const t of VISIBILITY_DELAYS_MS) await dynamoPoint(ctx, t, dynamo);
+  for (const t of VISIBILITY_DELAYS_MS) await postgresPoint(ctx, t, pg);
+  return [
+    ...dynamo.map(({ strategy, curve }) => curve.row('dynamodb', strategy)),
+    ...pg.map(({ strategy, curve }) => curve.row('postgres', strategy)),
+  ];
+}
+
+/** The lag model the environment states; undefined when none is (AWS) or it cannot be read. */
+function statedModel(spec: string | undefined): LagModel | undefined {
+  if (!spec) return undefined;
+  try {
+    return parseLagModel(spec);
+  } catch {
+    return undefined;
+  }
+}
+
+/** PBS prediction per delay for a DynamoDB read mode (null: no model to predict from). */
+function predictDynamo(read: DynamoRead, model: LagModel | undefined): (delayMs: number) => number | null {
+  if (read === 'strong') return () => 0;
+  if (!model) return () => null;
+  if (read === 'index') return (t) => lagExceeds(model, t);
+  return (t) => pbsStaleProbability({ n: 3, w: 2, r: 1 }, model, t);
+}
+
+function predictPostgres(read: PostgresRead): (delayMs: number) => number | null {
+  return read === 'replica' ? () => null : () => 0;
+}
+
+const sleep = (ms: number) => (ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : undefined);
+
+async function dynamoPoint(
+  ctx: RunContext,
+  t: number,
+  modes: { read: DynamoRead; curve: Curve }[],
+): Promise<void> {
+  const { trials, concurrency } = ctx.parameters;
+  let next = 0;
+  await runWorkers(Math.min(trials, concurrency), async () => {
+    while (next < trials) {
+      const trial = next++;
+      if (ctx.deadline.passed) {
+        for (const { curve } of modes) curve.m.fail(new Error('deadline passed'));
+        continue;
+      }
+      // A new item per trial: its only version is 1, and no earlier write of it can still be in flight.
+      const key = ctx.keys.key('tv', t, trial);
+      try {
+        await labClient().send(
+          new PutCommand({
+            TableName: labTable(),
+            Item: { ...key, version: 1, gsi1pk: key.pk, gsi1sk: 'ITEM', expiresAt: labExpiry() },
+          }),
+        );
+      } catch (error) {
+        for (const { curve } of modes) curve.m.fail(error);
+        continue;
+      }
+      const acked = performance.now();
+      await sleep(t);
+      await Promise.all(
+        modes.map(async ({ read, curve }) => {
+          try {
+            const sent = performance.now();
+            const seen = await readLabItem(read, key);
+            curve.add(t, arrival(acked, sent, curve.m), seen !== 1);
+          } catch (error) {
+            curve.m.fail(error);
+          }
+        }),
+      );
+    }
+  });
+}
+
+async function postgresPoint(
+  ctx: RunContext,
+  t: number,
+  modes: { read: PostgresRead; curve: Curve }[],
+): Promise<void> {
+  const { trials, concurrency } = ctx.parameters;
+  const workers = Math.min(trials, concurrency);
+  const pools = { primary: await ctx.pool(), reader: await ctx.readerPool() };
+  const ordered = [
+    ...modes.filter((m) => m.read === 'replica'),
+    ...modes.filter((m) => m.read !== 'replica'),
+  ];
+  let next = 0;
+  await runWorkers(workers, async (w) => {
+    const id = `${ctx.experimentId}:tv:${w}`;
+    while (next < trials) {
+      const version = ++next + t * 1_000_000; // a new value for every trial of every delay
+      if (ctx.deadline.passed) {
+        for (const { curve } of modes) curve.m.fail(new Error('deadline passed'));
+        continue;
+      }
+      let token: string;
+      try {
+        token = await writeCounter(pools.primary, id, ctx.experimentId, version);
+      } catch (error) {
+        for (const { curve } of modes) curve.m.fail(error);
+        continue;
+      }
+      const acked = performance.now();
+      await sleep(t);
+      // The replica first: it is the read whose delay matters; the others are never stale.
+      for (const { read, curve } of ordered) {
+        try {
+          const sent = performance.now();
+          const seen = await readCounter(read, pools, id, token);
+          if (seen.fallback) curve.m.retries++;
+          curve.add(t, arrival(acked, sent, curve.m), seen.n !== version);
+        } catch (error) {
+          curve.m.fail(error);
+        }
+      }
+    }
+  });
+}
+
+/**
+ * When, after the acknowledgement, the read reached the store: the time until it was sent plus half
+ * its round trip (records the read's latency in `m`). On a busy machine the round trip is not
+ * negligible next to a delay of a few milliseconds, and it is what the replica sees.
+ */
+function arrival(acked: number, sent: number, m: Measurements): number {
+  const latency = performance.now() - sent;
+  m.record(latency);
+  return sent - acked + latency / 2;
+}
+
+/** One read mode's measurements over all delays. */
+class Curve {
+  readonly m = new Measurements();
+  private readonly points = new Map<
+    number,
+    { trials: number; stale: number; delay: number; predicted: number }
+  >();
+  private readonly predict: (delayMs: number) => number | null;
+
+  constructor(predict: (delayMs: number) => number | null) {
+    this.predict = predict;
+  }
+
+  add(t: number, delayMs: number, stale: boolean): void {
+    const point = this.points.get(t) ?? { trials: 0, stale: 0, delay: 0, predicted: 0 };
+    point.trials++;
+    if (stale) point.stale++;
+    point.delay += delayMs;
+    point.predicted += this.predict(delayMs) ?? Number.NaN;
+    this.points.set(t, point);
+  }
+
+  row(store: ResultRow['store'], strategy: string): ResultRow {
+    const curve: VisibilityPoint[] = [...this.points].map(([tMs, p]) => ({
+      tMs,
+      meanDelayMs: round(p.delay / p.trials, 100),
+      trials: p.trials,
+      stale: p.stale,
+      staleRate: round(p.stale / p.trials, 10_000),
+      predicted: Number.isNaN(p.predicted) ? null : round(p.predicted / p.trials, 10_000),
+    }));
+    const operations = curve.reduce((sum, p) => sum + p.trials, 0);
+    const anomalies = curve.reduce((sum, p) => sum + p.stale, 0);
+    return { ...this.m.row({ store, strategy, operations, anomalies }), curve };
+  }
+}
+
+const round = (value: number, scale: number) => Math.round(value * scale) / scale;
