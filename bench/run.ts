@@ -105,13 +105,35 @@ const save = () => {
   if (values['no-write']) return;
   // The day's file keeps rows this run did not measure (a partial --only run, an interrupted run).
   const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as BenchResults) : undefined;
-  const merged: BenchResults = { ...results, rows: { ...previous?.rows, ...results.rows } };
+  const merged: BenchResults = {
+    ...results,
+    rows: { ...(previous?.rows ?? carriedOver()), ...results.rows },
+  };
   merged.quick = Object.values(merged.rows).some((r) => r.quick);
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(merged, null, 2)}\n`);
   updateReadme(path.join(root, 'README.md'), merged, path.relative(root, file));
   return merged;
 };
+/**
+ * The first partial run of a day starts from the newest earlier file's rows, each marked with the
+ * day it was measured (the README then still shows every row, and says which are older).
+ */
+function carriedOver(): BenchResults['rows'] {
+  if (!only) return {};
+  const dir = path.dirname(file);
+  const earlier = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => /^\d{4}-\d{2}-\d{2}\.json$/.test(f) && f < path.basename(file))
+        .sort()
+        .at(-1)
+    : undefined;
+  if (!earlier) return {};
+  const old = JSON.parse(readFileSync(path.join(dir, earlier), 'utf8')) as BenchResults;
+  return Object.fromEntries(
+    Object.entries(old.rows).map(([name, row]) => [name, { ...row, measuredOn: row.measuredOn ?? old.date }]),
+  );
+}
 const lastShared = selected.findLastIndex((r) => r.sharedCloud);
 try {
   for (const [index, row] of selected.entries()) {

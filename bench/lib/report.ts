@@ -7,7 +7,17 @@ export interface BenchResults {
   startedAt: string;
   quick: boolean;
   machine: { cpus: number; cpuModel: string; memoryGB: number; node: string; loadAverage: number[] };
-  rows: Record<string, RowResult & { title: string; order?: number; seconds: number; quick: boolean }>;
+  rows: Record<
+    string,
+    RowResult & {
+      title: string;
+      order?: number;
+      seconds: number;
+      quick: boolean;
+      /** Set on a row carried over from an earlier day's file by a partial (`--only`) run: its date. */
+      measuredOn?: string;
+    }
+  >;
 }
 
 export const README_START =
@@ -85,9 +95,10 @@ export function renderMarkdown(results: BenchResults, file: string): string {
     '| --- | --- | --- | --- | --- |',
   ];
   for (const [name, row] of ordered(results)) {
+    const label = row.measuredOn ? `${name} (${row.measuredOn})` : name;
     for (const meas of row.measurements) {
       out.push(
-        `| ${name} | ${cell(meas.name)} | ${withUnit(meas.value, meas.unit)} | ${meas.baseline ? cell(`${meas.baseline.name}: ${withUnit(meas.baseline.value, meas.unit)}`) : ''} | ${ratio(meas)} |`,
+        `| ${label} | ${cell(meas.name)} | ${withUnit(meas.value, meas.unit)} | ${meas.baseline ? cell(`${meas.baseline.name}: ${withUnit(meas.baseline.value, meas.unit)}`) : ''} | ${ratio(meas)} |`,
       );
     }
   }

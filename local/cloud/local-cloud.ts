@@ -5,7 +5,12 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { DEFAULT_LAG_MODEL, formatLagModel, parseLagModel } from '../../shared/lab/domain/lag-model.ts';
+import {
+  DEFAULT_LAG_MODEL,
+  formatLagModel,
+  lagMeanMs,
+  parseLagModel,
+} from '../../shared/lab/domain/lag-model.ts';
 import { ConsoleServer, LogBuffer } from '../console/server.ts';
 import { freePort, startAll } from '../emulators/index.ts';
 import { LocalEventBridge } from '../eventbridge/bus.ts';
@@ -49,7 +54,8 @@ export interface LocalCloudOptions {
   replication?: string;
   /**
    * `recovery_min_apply_delay` of the Postgres read replica, in ms (with replication on and the
-   * embedded Postgres). @default `SHOP_PG_APPLY_DELAY_MS` from the environment, else 0
+   * embedded Postgres). @default `SHOP_PG_APPLY_DELAY_MS` from the environment, else the lag model's
+   * mean (20 ms for the default `exp:20ms`), so the replica lags like the DynamoDB followers
    */
   postgresApplyDelayMs?: number;
   /** Receives every log line (functions, gateway, bus, deploy) as an object. */
@@ -111,7 +117,15 @@ export interface EndpointsFile {
    * The emulators' endpoints, for tools that read the local stores (e.g. `npm run lake:query`).
    * `postgres` has no credentials (the embedded one's are `postgres`/`postgres`).
    */
-  endpoints?: { dynamodb: string; s3: string; postgres?: string };
+  endpoints?: {
+    dynamodb: string;
+    s3: string;
+    postgres?: string;
+    /** The Postgres read replica (streaming standby), when replication is on. */
+    postgresReader?: string;
+    /** DynamoDB Local itself, behind the replication proxy (`dynamodb`) when replication is on. */
+    dynamodbLocal?: string;
+  };
   /** Where the state lives; the control token is in `<stateDir>/control-token`. */
   stateDir?: string;
 }
@@ -214,7 +228,11 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
           primaryUrl: emulators.postgres.url,
           primaryDataDir: path.join(stateDir, 'postgres', 'data'),
           stateDir: path.join(stateDir, 'postgres-standby'),
-          applyDelayMs: options.postgresApplyDelayMs ?? Number(process.env.SHOP_PG_APPLY_DELAY_MS || 0),
+          applyDelayMs:
+            options.postgresApplyDelayMs ??
+            (process.env.SHOP_PG_APPLY_DELAY_MS
+              ? Number(process.env.SHOP_PG_APPLY_DELAY_MS)
+              : Math.round(lagMeanMs(lagModel))),
           onLog: (line) => log({ source: 'postgres-standby', message: line }),
         });
         stoppers.push(() => (postgresStandby as PostgresStandby).stop());
@@ -438,7 +456,13 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       servicesUrl,
       pid: process.pid,
       functions: runtime.list().map((f) => f.name),
-      endpoints: { dynamodb: endpoints.dynamodb, s3: endpoints.s3, postgres: emulators.postgres.endpoint },
+      endpoints: {
+        dynamodb: endpoints.dynamodb,
+        s3: endpoints.s3,
+        postgres: emulators.postgres.endpoint,
+        ...(postgresStandby ? { postgresReader: postgresStandby.endpoint } : {}),
+        dynamodbLocal: emulators.dynamodb.endpoint,
+      },
       stateDir,
     };
     writeFileSync(path.join(stateDir, 'endpoints.json'), JSON.stringify(endpointsFile, null, 2));

@@ -23,6 +23,7 @@
  *
  * @module
  */
+import { existsSync } from 'node:fs';
 import {
   chown,
   copyFile,
@@ -99,7 +100,9 @@ export async function startPostgresStandby(options: PostgresStandbyOptions): Pro
     const marker = join(stateDir, 'primary-system-id');
     const known = await readFile(marker, 'utf8').catch(() => '');
     const slot = await admin.query('select 1 from pg_replication_slots where slot_name = $1', [STANDBY_NAME]);
-    if (known.trim() !== systemId || slot.rowCount === 0) {
+    const usable =
+      existsSync(join(dataDir, 'PG_VERSION')) && existsSync(join(dataDir, 'global', 'pg_control'));
+    if (known.trim() !== systemId || slot.rowCount === 0 || !usable) {
       log('taking a base backup of the primary for the standby');
       await rm(dataDir, { recursive: true, force: true });
       await baseBackup(admin, primaryDataDir, dataDir, runAs);

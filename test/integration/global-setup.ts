@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud/local-cloud.ts';
@@ -27,6 +27,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const logFile = path.join(root, '.local', 'integration-tests.log');
   mkdirSync(path.dirname(logFile), { recursive: true });
   writeFileSync(logFile, '');
+  // The synth is cached across runs (what the chaos harness does too): the cloud re-synthesizes
+  // anyway when the sources' hash in `.source-hash` differs, so a stale cache costs nothing.
+  const synthCache = path.join(root, '.local', 'integration-cdk.out');
+  if (existsSync(synthCache)) {
+    mkdirSync(stateDir, { recursive: true });
+    cpSync(synthCache, path.join(stateDir, 'cdk.out'), { recursive: true });
+  }
   let cloud: LocalCloud;
   try {
     cloud = await startLocalCloud({
@@ -45,6 +52,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     rmSync(stateDir, { recursive: true, force: true });
     throw error;
   }
+  rmSync(synthCache, { recursive: true, force: true });
+  cpSync(path.join(stateDir, 'cdk.out'), synthCache, { recursive: true });
   console.log(
     `local cloud for tests: ${cloud.apiUrl}, replication ${cloud.replication.model} (${JSON.stringify(cloud.timings)})`,
   );

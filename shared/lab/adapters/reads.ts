@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { type ConsistencyToken, commitToken, hasReplayed } from '../../platform/adapters/postgres-reader.ts';
 import { type LabKey, labClient, labTable } from './lab-table.ts';
 import type { Measurements } from './measure.ts';
+import { type WireTimes, wireTimed } from './wire-times.ts';
 
 /**
  * The read modes the lab compares, shared by read-after-write and t-visibility: DynamoDB eventual,
@@ -35,27 +36,33 @@ export async function readLabItem(
   read: DynamoRead,
   key: LabKey,
   m?: Measurements,
+  times?: WireTimes,
 ): Promise<number | undefined> {
+  const timed = <C>(command: C): C => (times ? wireTimed(command, times).command : command);
   if (read === 'index') {
     const out = await labClient().send(
-      new QueryCommand({
-        TableName: labTable(),
-        IndexName: 'byGroup',
-        KeyConditionExpression: 'gsi1pk = :pk',
-        ExpressionAttributeValues: { ':pk': key.pk },
-        ReturnConsumedCapacity: m ? 'TOTAL' : undefined,
-      }),
+      timed(
+        new QueryCommand({
+          TableName: labTable(),
+          IndexName: 'byGroup',
+          KeyConditionExpression: 'gsi1pk = :pk',
+          ExpressionAttributeValues: { ':pk': key.pk },
+          ReturnConsumedCapacity: m ? 'TOTAL' : undefined,
+        }),
+      ),
     );
     m?.capacity(out.ConsumedCapacity, 'read');
     return out.Items?.[0]?.version as number | undefined;
   }
   const out = await labClient().send(
-    new GetCommand({
-      TableName: labTable(),
-      Key: key,
-      ConsistentRead: read === 'strong',
-      ReturnConsumedCapacity: m ? 'TOTAL' : undefined,
-    }),
+    timed(
+      new GetCommand({
+        TableName: labTable(),
+        Key: key,
+        ConsistentRead: read === 'strong',
+        ReturnConsumedCapacity: m ? 'TOTAL' : undefined,
+      }),
+    ),
   );
   m?.capacity(out.ConsumedCapacity, 'read');
   return out.Item?.version as number | undefined;

@@ -93,6 +93,26 @@ export function sampleLag(model: LagModel, random: () => number = Math.random): 
 }
 
 /**
+ * The mean lag of a model in milliseconds (0 when off): what the local cloud's Postgres standby
+ * uses as its `recovery_min_apply_delay` unless told otherwise, so both stores lag alike.
+ *
+ * @example
+ * lagMeanMs(parseLagModel('uniform:5-200ms')); // 102.5
+ */
+export function lagMeanMs(model: LagModel): number {
+  switch (model.kind) {
+    case 'off':
+      return 0;
+    case 'exp':
+      return model.meanMs;
+    case 'uniform':
+      return (model.minMs + model.maxMs) / 2;
+    case 'fixed':
+      return model.ms;
+  }
+}
+
+/**
  * P(lag > t): the probability that a lagging copy has not applied a write `t` ms after it was
  * acknowledged (the survival function).
  *

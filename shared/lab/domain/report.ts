@@ -106,7 +106,7 @@ export function environmentFor(
   const model = replication.model ?? 'unknown';
   const replicated = model !== 'off' && model !== 'unknown';
   const postgres = replication.postgresReplica
-    ? 'Postgres reads marked "replica" go to an asynchronous streaming standby (real WAL replay: its lag is measured, not modelled); "read-your-writes" uses it only once it has replayed the writer\'s commit LSN.'
+    ? 'Postgres reads marked "replica" go to an asynchronous streaming standby (real WAL shipping and replay, held back by its recovery_min_apply_delay); "read-your-writes" uses it only once it has replayed the writer\'s commit LSN.'
     : 'Postgres has no separate reader here: "replica" reads go to the primary and cannot be stale.';
   switch (target) {
     case 'aws':

@@ -15,6 +15,7 @@ import {
   readLabItem,
   writeCounter,
 } from '../reads.ts';
+import { type WireTimes, wireTimed } from '../wire-times.ts';
 
 /**
  * t-visibility (Bailis et al., "Probabilistically Bounded Staleness for Practical Partial Quorums",
@@ -24,17 +25,20 @@ import {
  * Postgres: replica, primary and read-your-writes reads of the row just written), with `concurrency`
  * trials in flight. Each mode's curve holds the measured stale probability per delay and, where the
  * environment states its lag model (`REPLICATION_MODEL`), the PBS prediction at the delays the trials
- * actually had:
+ * actually had. A DynamoDB delay is taken on the wire (see `wire-times.ts`): from the write's
+ * answer arriving to the read leaving, so the SDK's own work does not count as replica lag.
  *
  * - eventual GetItem: N = 3, W = 2, R = 1 → C(1,1)/C(3,1) × P(lag > t) = 1/3 × P(lag > t);
  * - GSI Query: the index is updated asynchronously from the base table → P(index lag > t);
  * - ConsistentRead, the Postgres primary and read-your-writes: 0 (they read what was acknowledged);
- * - the Postgres replica: no model (its lag is real WAL shipping and replay), measured only.
+ * - the Postgres replica: 1 below the standby's own `recovery_min_apply_delay`, 0 from it (a lower
+ *   bound: the real WAL shipping and replay come on top); nothing where the reader cannot say.
  */
 export async function tVisibility(ctx: RunContext): Promise<ResultRow[]> {
   const model = statedModel(ctx.replicationModel);
   const dynamo = DYNAMODB_READS.map((r) => ({ ...r, curve: new Curve(predictDynamo(r.read, model)) }));
-  const pg = POSTGRES_READS.map((r) => ({ ...r, curve: new Curve(predictPostgres(r.read)) }));
+  const applyDelay = await replicaApplyDelay(ctx);
+  const pg = POSTGRES_READS.map((r) => ({ ...r, curve: new Curve(predictPostgres(r.read, applyDelay)) }));
   await warmUpDynamoDB(ctx);
   for (const t of VISIBILITY_DELAYS_MS) await dynamoPoint(ctx, t, dynamo);
   for (const t of VISIBILITY_DELAYS_MS) await postgresPoint(ctx, t, pg);
@@ -62,11 +66,42 @@ function predictDynamo(read: DynamoRead, model: LagModel | undefined): (delayMs:
   return (t) => pbsStaleProbability({ n: 3, w: 2, r: 1 }, model, t);
 }
 
-function predictPostgres(read: PostgresRead): (delayMs: number) => number | null {
-  return read === 'replica' ? () => null : () => 0;
+/**
+ * The replica read: stale while the standby holds the commit back for its configured
+ * `recovery_min_apply_delay` (`D`), so 1 below `D` and 0 from it. That is a lower bound: shipping
+ * and replaying the WAL take real time of their own, which no setting states. A reader that is the
+ * primary (replication off, `dev` on AWS) is never stale; an unknown delay predicts nothing.
+ */
+function predictPostgres(
+  read: PostgresRead,
+  applyDelayMs: number | null,
+): (delayMs: number) => number | null {
+  if (read !== 'replica') return () => 0;
+  if (applyDelayMs === null) return () => null;
+  return (t) => (t < applyDelayMs ? 1 : 0);
+}
+
+/** The reader's `recovery_min_apply_delay` in ms (0 when the reader is the primary), as Postgres states it. */
+async function replicaApplyDelay(ctx: RunContext): Promise<number | null> {
+  try {
+    const out = await (await ctx.readerPool()).query<{ standby: boolean; delay: string | null }>(
+      "select pg_is_in_recovery() as standby, (select setting from pg_settings where name = 'recovery_min_apply_delay') as delay",
+    );
+    const row = out.rows[0];
+    if (!row) return null;
+    return row.standby ? Number(row.delay ?? 0) : 0;
+  } catch {
+    return null;
+  }
 }
 
 const sleep = (ms: number) => (ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : undefined);
+
+/** Sleeps until `performance.now()` reaches `at` (a timer may fire up to a millisecond early). */
+async function sleepUntil(at: number): Promise<void> {
+  for (let left = at - performance.now(); left > 0; left = at - performance.now())
+    await sleep(Math.ceil(left));
+}
 
 async function dynamoPoint(
   ctx: RunContext,
@@ -84,25 +119,30 @@ async function dynamoPoint(
       }
       // A new item per trial: its only version is 1, and no earlier write of it can still be in flight.
       const key = ctx.keys.key('tv', t, trial);
+      const put = wireTimed(
+        new PutCommand({
+          TableName: labTable(),
+          Item: { ...key, version: 1, gsi1pk: key.pk, gsi1sk: 'ITEM', expiresAt: labExpiry() },
+        }),
+      );
       try {
-        await labClient().send(
-          new PutCommand({
-            TableName: labTable(),
-            Item: { ...key, version: 1, gsi1pk: key.pk, gsi1sk: 'ITEM', expiresAt: labExpiry() },
-          }),
-        );
+        await labClient().send(put.command);
       } catch (error) {
         for (const { curve } of modes) curve.m.fail(error);
         continue;
       }
-      const acked = performance.now();
-      await sleep(t);
+      // The acknowledgement as it came off the wire (not after the SDK parsed it).
+      const acked = put.times.received ?? performance.now();
+      await sleepUntil(acked + t);
       await Promise.all(
         modes.map(async ({ read, curve }) => {
           try {
-            const sent = performance.now();
-            const seen = await readLabItem(read, key);
-            curve.add(t, arrival(acked, sent, curve.m), seen !== 1);
+            const times: WireTimes = {};
+            const started = performance.now();
+            const seen = await readLabItem(read, key, undefined, times);
+            curve.m.record(performance.now() - started);
+            // The delay the read had: from the ack's arrival to the read leaving for the wire.
+            curve.add(t, (times.sent ?? started) - acked, seen !== 1);
           } catch (error) {
             curve.m.fail(error);
           }
