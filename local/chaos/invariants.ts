@@ -167,25 +167,6 @@ export async function eventsSettled(
   }
 }
 
-export function noInput5xx(samples: Sample[]): Verdict {
-  const bad = samples.filter((s) => s.badInput);
-  if (bad.length === 0) return { held: undefined, detail: 'no bad input sent' };
-  const failures = bad.filter((s) => s.status >= 500 || s.status === 0);
-  const byRoute = new Map<string, number>();
-  for (const f of failures)
-    byRoute.set(`${f.route} → ${f.status}`, (byRoute.get(`${f.route} → ${f.status}`) ?? 0) + 1);
-  return {
-    held: failures.length === 0,
-    detail:
-      failures.length === 0
-        ? `0 × 5xx in ${bad.length} bad requests`
-        : `${failures.length} × 5xx in ${bad.length}: ${[...byRoute]
-            .slice(0, 5)
-            .map(([r, n]) => `${r} (${n})`)
-            .join(', ')}`,
-  };
-}
-
 export function withinBudget(samples: Sample[]): Verdict {
   if (samples.length === 0) return { held: undefined, detail: 'no request' };
   const slowest = samples.reduce((a, b) => (b.ms > a.ms ? b : a));
