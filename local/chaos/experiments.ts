@@ -229,7 +229,7 @@ export const EXPERIMENTS: Experiment[] = [
   underLoad(
     'kill-cloud',
     'SIGKILL of the whole local cloud process tree (cloud, workers, emulators) mid-checkout, then npm start on the same state',
-    'durable Postgres and DynamoDB Local files; accepted events journalled by the local EventBridge and redelivered after the restart; the outbox',
+    'durable Postgres and DynamoDB Local files; accepted events journalled by the local EventBridge and redelivered after the restart; the outbox; at start, what the dead Postgres left is cleared (a `postmaster.pid` naming a zombie or a reused pid, leftover backends)',
     async (ctx) => {
       await ctx.crashAndRestart();
     },

@@ -188,7 +188,9 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         // Postgres' own lines (crash recovery, a stale lock cleared, FATALs) go to the log; the
         // others' request logs would drown it.
         onLog: (name, line) => {
-          if (name === 'postgres') log({ source: 'postgres', message: line });
+          // (not the readiness probe's "the database system is starting up", several a second)
+          if (name === 'postgres' && !line.includes('is starting up'))
+            log({ source: 'postgres', message: line });
         },
       }).then((e) => {
         mark('emulators', t0);
