@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { ExperimentReport } from '../../shared/consistency/report.ts';
+import type { ExperimentReport } from '../../shared/lab/domain/report.ts';
 import { api, control, eventually, tokenFor, uniqueId } from './helpers.ts';
 
 /*
