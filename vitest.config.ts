@@ -57,7 +57,7 @@ export default defineConfig({
           include: ['test/chaos/**/*.test.ts'],
           environment: 'node',
           testTimeout: 60_000,
-          hookTimeout: 1_200_000,
+          hookTimeout: 2_400_000,
           sequence: { groupOrder: 1 },
         },
       },

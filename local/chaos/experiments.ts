@@ -64,6 +64,8 @@ export interface Experiment {
   run(ctx: ChaosContext, client: ShopClient): Promise<Partial<Record<InvariantName, Verdict>>>;
 }
 
+/** At most this many of the fuzz's 5xx are sent again. */
+const MAX_REPLAYS = 300;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const INITIAL_STOCK = 1_000_000;
 
@@ -351,8 +353,10 @@ export const EXPERIMENTS: Experiment[] = [
             : `${f.status} ${/"(?:error|message)":"([^"]{0,60})/.exec(f.text)?.[1] ?? ''}`.trim();
         byStatus.set(key, (byStatus.get(key) ?? 0) + 1);
       }
+      // Sent one at a time, so a long list on a starved machine is capped (the rest is shown as unchecked).
+      const replayed = failed.slice(0, MAX_REPLAYS);
       let reproduced = 0;
-      for (const { request } of failed) {
+      for (const { request } of replayed) {
         const again = await send(request, false);
         if (again.status >= 500 || again.status === 0) {
           reproduced++;
@@ -368,12 +372,13 @@ export const EXPERIMENTS: Experiment[] = [
       const overload = [...byStatus].map(([k, n]) => `${n} × ${k}`).join(', ');
       return {
         input5xx: {
-          held: reproduced === 0,
+          held: reproduced === 0 && replayed.length === failed.length,
           detail:
             `${reproduced} × 5xx from input in ${bad.length} bad requests` +
             (failed.length === 0
               ? ' (no 5xx at all)'
-              : `; ${failed.length - reproduced} × 5xx from load, each answered without a 5xx when sent again alone (${overload})`),
+              : `; ${replayed.length - reproduced} × 5xx from load, each answered without a 5xx when sent again alone (${overload})` +
+                (replayed.length < failed.length ? `; ${failed.length - replayed.length} not replayed` : '')),
         },
         budget: withinBudget(client.samples),
         memory: await memoryReturns(ctx.cloud, ctx.options.memoryBoundMB),
