@@ -25,7 +25,8 @@ export interface ShopConfig {
   /**
    * The functions' CPU architecture. `-c architecture=arm64|x86_64`.
    * @default 'arm64' (Graviton), but the host's architecture on `localstack`, whose Lambda containers
-   * would otherwise need QEMU emulation.
+   * would otherwise need QEMU emulation, and on `local`, whose functions run in the host's Node (native
+   * modules in an asset are built for the function's architecture).
    */
   readonly architecture: Architecture;
 }
@@ -66,7 +67,7 @@ export function readConfig(scope: { node: Node }): ShopConfig {
     'architecture',
     context('architecture'),
     ARCHITECTURES,
-    target === 'localstack' ? hostArchitecture() : 'arm64',
+    target === 'aws' ? 'arm64' : hostArchitecture(),
   );
   return { target, stage, prefix: `Shop-${stage}`, auth, architecture };
 }

@@ -21,8 +21,8 @@ export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.
 export const HANDLERS_DIR = 'functions';
 
 /**
- * Modules never bundled: `pg-native` (an optional peer of `pg`) and DuckDB (a native module the ETL
- * aggregate loads only where node_modules provide it: the local and LocalStack targets).
+ * Modules never bundled: `pg-native` (an optional peer of `pg`) and DuckDB (a native module: the ETL
+ * transform and aggregate ship it in their asset's node_modules, see `ServiceFunctionProps.nodeModules`).
  */
 export const EXTERNAL_MODULES = ['pg-native', '@duckdb/node-api'] as const;
 

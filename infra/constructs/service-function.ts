@@ -1,4 +1,4 @@
-import { cpSync } from 'node:fs';
+import { cpSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { AssetHashType, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
@@ -8,6 +8,7 @@ import type { Construct } from 'constructs';
 import { budgetForTimeout } from '../../shared/budget.ts';
 import { readConfig } from '../config.ts';
 import { dockerCommand, PROJECT_ROOT, writeBundle } from './bundles.ts';
+import { installNodeModules, lambdaPlatform } from './node-modules.ts';
 
 export { PROJECT_ROOT };
 
@@ -32,11 +33,18 @@ export interface ServiceFunctionProps extends Omit<lambda.FunctionOptions, 'arch
    * @default - none
    */
   readonly copyIntoBundle?: string[];
+  /**
+   * Packages installed in the asset's `node_modules` (they are external to the bundle, see
+   * bundles.ts): native modules, with the prebuilt binary of the function's architecture (see
+   * {@link installNodeModules}).
+   * @default - none
+   */
+  readonly nodeModules?: string[];
 }
 
 /**
  * A Lambda function with the house defaults:
- * Node.js 24 on arm64 (the app's `architecture` setting: the host's on LocalStack), one ESM bundle built by esbuild (source maps on, AWS SDK bundled so the
+ * Node.js 24 on arm64 (the app's `architecture` setting: the host's on LocalStack and local), one ESM bundle built by esbuild (source maps on, AWS SDK bundled so the
  * version that is tested is the version that runs), X-Ray tracing, JSON logs with a retention,
  * 256 MB and 10 s unless told otherwise.
  *
@@ -64,7 +72,8 @@ export class ServiceFunction extends lambda.Function {
   }
 
   constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
-    const { entry, service, logRetention, copyIntoBundle, environment, handler, ...rest } = props;
+    const { entry, service, logRetention, copyIntoBundle, nodeModules, environment, handler, ...rest } =
+      props;
     if (!/^functions\/.+\.ts$/.test(entry)) {
       throw new Error(`ServiceFunction ${id}: entry must be a .ts file under functions/, got "${entry}"`);
     }
@@ -76,11 +85,26 @@ export class ServiceFunction extends lambda.Function {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     const copies = copyIntoBundle ?? [];
+    const installs = nodeModules ?? [];
+    const { architecture } = readConfig(scope);
+    const platform = lambdaPlatform(architecture);
+    const version = (name: string) =>
+      (
+        JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'node_modules', name, 'package.json'), 'utf8')) as {
+          version: string;
+        }
+      ).version;
     const dockerBuild = [
       dockerCommand(entry),
       ...copies.map(
         (rel) => `&& mkdir -p /asset-output/${path.posix.dirname(rel)} && cp -R ${rel} /asset-output/${rel}`,
       ),
+      ...(installs.length
+        ? [
+            `&& cd /asset-output && npm install --no-save --no-package-lock --os=${platform.os} --cpu=${platform.cpu}`,
+            `--libc=${platform.libc} ${installs.map((m) => `${m}@${version(m)}`).join(' ')}`,
+          ]
+        : []),
     ].join(' ');
     const timeout = rest.timeout ?? Duration.seconds(10);
     super(scope, id, {
@@ -92,8 +116,7 @@ export class ServiceFunction extends lambda.Function {
       ...rest,
       handler: `index.${handler ?? 'handler'}`,
       runtime: lambda.Runtime.NODEJS_24_X,
-      architecture:
-        readConfig(scope).architecture === 'x86_64' ? lambda.Architecture.X86_64 : lambda.Architecture.ARM_64,
+      architecture: architecture === 'x86_64' ? lambda.Architecture.X86_64 : lambda.Architecture.ARM_64,
       environment: {
         POWERTOOLS_SERVICE_NAME: service,
         POWERTOOLS_METRICS_NAMESPACE: 'Shop',
@@ -115,6 +138,12 @@ export class ServiceFunction extends lambda.Function {
               for (const rel of copies) {
                 cpSync(path.join(PROJECT_ROOT, rel), path.join(outputDir, rel), { recursive: true });
               }
+              if (installs.length) {
+                installNodeModules(outputDir, installs, platform, {
+                  root: PROJECT_ROOT,
+                  cacheDir: path.join(PROJECT_ROOT, '.local', 'node-modules-cache'),
+                });
+              }
               return true;
             },
           },
@@ -122,6 +151,7 @@ export class ServiceFunction extends lambda.Function {
       }),
     });
     this.node.addMetadata('shop:service', service);
+    if (installs.length) this.node.addMetadata('shop:nodeModules', installs);
     this.timeoutMs = timeout.toMilliseconds();
     this.entry = entry;
     if (this.role) {

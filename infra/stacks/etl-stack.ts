@@ -119,8 +119,8 @@ export class EtlStack extends Stack {
         ephemeralStorageSize: Size.gibibytes(4),
         ...extra,
         environment: { ...lakeEnv, ...extra.environment },
-        // DuckDB is a native module, never bundled (bundles.ts EXTERNAL_MODULES). The aggregate loads it
-        // only with QUERY_ENGINE=duckdb (local and LocalStack targets, where node_modules provide it).
+        // DuckDB is a native module, never bundled (bundles.ts EXTERNAL_MODULES): transform and aggregate
+        // ship it in their asset's node_modules (the binary of the function's architecture).
       });
 
     const extract = step('EtlExtract', 'extract', 'ETL: orders (incremental) and catalog snapshot → raw', {
@@ -142,6 +142,7 @@ export class EtlStack extends Stack {
       'ETL: raw → curated Parquet (validate, dedupe, enrich)',
       {
         memorySize: 2048,
+        nodeModules: ['@duckdb/node-api'],
       },
     );
     grant(transform, ['s3:ListBucket'], [lakeArn.raw]);
@@ -156,6 +157,7 @@ export class EtlStack extends Stack {
       'ETL: curated → analytics (SQL on Athena or DuckDB)',
       {
         memorySize: 2048,
+        nodeModules: ['@duckdb/node-api'],
         environment: aws
           ? { QUERY_ENGINE: 'athena', ATHENA_WORKGROUP: workgroupName, GLUE_DATABASE: glueDatabaseName }
           : { QUERY_ENGINE: 'duckdb' },

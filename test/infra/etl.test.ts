@@ -1,13 +1,19 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { hostArchitecture } from '../../infra/config.ts';
+import { installNodeModules, lambdaPlatform, matchesPlatform } from '../../infra/constructs/node-modules.ts';
+import { PROJECT_ROOT } from '../../infra/constructs/service-function.ts';
 import { synth } from './synth.ts';
 
-describe('ETL stack', () => {
-  const aws = synth('aws', 'dev');
-  const local = synth('local', 'dev');
-  const etl = aws.template(aws.shop.etl as NonNullable<typeof aws.shop.etl>);
-  const localEtl = local.template(local.shop.etl as NonNullable<typeof local.shop.etl>);
+const aws = synth('aws', 'dev');
+const local = synth('local', 'dev');
+const etl = aws.template(aws.shop.etl as NonNullable<typeof aws.shop.etl>);
+const localEtl = local.template(local.shop.etl as NonNullable<typeof local.shop.etl>);
 
+describe('ETL stack', () => {
   const definitionOf = (template: typeof etl) => {
     const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0];
     const parts = machine?.Properties.DefinitionString['Fn::Join'][1] as unknown[];
@@ -139,5 +145,47 @@ describe('ETL stack', () => {
     const runs = statementsOf('index.handler').join('\n');
     expect(runs).toMatch(/states:StartExecution/);
     expect(runs).not.toMatch(/s3:|dynamodb:(PutItem|UpdateItem|DeleteItem)/);
+  });
+});
+
+describe('DuckDB in the ETL functions', () => {
+  it('ships @duckdb/node-api in the assets of transform and aggregate, with the binary of their architecture', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'node-modules-test-'));
+    try {
+      const copied = installNodeModules(dir, ['@duckdb/node-api'], lambdaPlatform(hostArchitecture()), {
+        root: PROJECT_ROOT,
+        cacheDir: path.join(dir, 'cache'),
+      });
+      const host = `@duckdb/node-bindings-linux-${process.arch === 'arm64' ? 'arm64' : 'x64'}`;
+      expect(copied).toEqual(expect.arrayContaining(['@duckdb/node-api', '@duckdb/node-bindings', host]));
+      expect(copied.filter((p) => p.startsWith('@duckdb/node-bindings-'))).toEqual([host]);
+      expect(existsSync(path.join(dir, 'node_modules', host, 'duckdb.node'))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // npm's platform rules pick the Lambda binary, never another OS's or musl's.
+    const arm = lambdaPlatform('arm64');
+    expect(matchesPlatform({ os: ['linux'], cpu: ['arm64'], libc: ['glibc'] }, arm)).toBe(true);
+    expect(matchesPlatform({ os: ['linux'], cpu: ['x64'], libc: ['glibc'] }, arm)).toBe(false);
+    expect(matchesPlatform({ os: ['linux'], cpu: ['arm64'], libc: ['musl'] }, arm)).toBe(false);
+    expect(matchesPlatform({ os: ['darwin'], cpu: ['arm64'] }, arm)).toBe(false);
+    expect(matchesPlatform({ os: ['!win32'] }, arm)).toBe(true);
+  });
+
+  it('declares it per function: external to the bundle, arm64 on AWS and the host architecture locally', () => {
+    const functions = (template: typeof etl, handler: string) =>
+      Object.values(template.findResources('AWS::Lambda::Function')).find(
+        (f) => f.Properties.Handler === handler,
+      )?.Properties;
+    const host = process.arch === 'arm64' ? 'arm64' : 'x86_64';
+    for (const handler of ['index.transform', 'index.aggregate']) {
+      expect(functions(etl, handler)?.Architectures).toEqual(['arm64']);
+      expect(functions(localEtl, handler)?.Architectures).toEqual([host]);
+    }
+    const metadata = (fnId: string) =>
+      aws.shop.etl?.node.tryFindChild(fnId)?.node.metadata.find((m) => m.type === 'shop:nodeModules')?.data;
+    expect(metadata('EtlTransform')).toEqual(['@duckdb/node-api']);
+    expect(metadata('EtlAggregate')).toEqual(['@duckdb/node-api']);
+    expect(metadata('EtlExtract')).toBeUndefined();
   });
 });

@@ -25,16 +25,23 @@ describe('Services stack', () => {
 
   it('gives every function of ours the house defaults', () => {
     // CDK's own custom-resource providers (e.g. restricting the VPC's default security group) are not ServiceFunctions.
-    const ours = [services, aws.template(aws.shop.database), localServices].flatMap((template) =>
-      Object.values(template.findResources('AWS::Lambda::Function')).filter(
-        (fn) => fn.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME,
-      ),
+    // Graviton on AWS; the host's architecture locally, where the functions run in the host's Node.
+    const host = process.arch === 'arm64' ? 'arm64' : 'x86_64';
+    const templates: [typeof services, string][] = [
+      [services, 'arm64'],
+      [aws.template(aws.shop.database), 'arm64'],
+      [localServices, host],
+    ];
+    const ours = templates.flatMap(([template, architecture]) =>
+      Object.values(template.findResources('AWS::Lambda::Function'))
+        .filter((fn) => fn.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME)
+        .map((fn) => ({ Properties: fn.Properties, architecture })),
     );
     expect(ours).toHaveLength(11 + 1 + 12); // aws services, aws database, local services (+ JWT authorizer)
     for (const fn of ours) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs24.x',
-        Architectures: ['arm64'],
+        Architectures: [fn.architecture],
         TracingConfig: { Mode: 'Active' },
         LoggingConfig: { LogFormat: 'JSON' },
         Handler: 'index.handler',

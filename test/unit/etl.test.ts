@@ -76,7 +76,8 @@ async function curate(input: Partial<Record<CuratedTableName, Lines[]>>) {
   return result as Record<CuratedTableName, (typeof result)[string]>;
 }
 
-describe('curateTable (raw → curated in DuckDB)', () => {
+// DuckDB starts per case and writes files: generous on a loaded machine (the unit default is 5 s).
+describe('curateTable (raw → curated in DuckDB)', { timeout: 60_000 }, () => {
   it('types a valid order, dates it by creation (UTC) and versions it by updated_at to the microsecond', async () => {
     const { orders } = await curate({
       orders: [
