@@ -24,7 +24,12 @@ export interface PlaceOrder {
   requestHash: string;
   region: Region;
   lines: OrderLine[];
+  /**
+   * When the cart was read. The order is dated then, so the cart service removes exactly the lines
+   * it saw (a line changed after this survives).
+   */
   cartReadAt: Date;
+  /** The cart state priced (see `cartState`): consumed by this order, so it is ordered only once. */
   cart: { version: number; digest: string };
 }
 
