@@ -21,13 +21,8 @@ import {
   relayOutbox,
   setStock,
 } from '../../shared/orders/adapters/orders-db.ts';
-import {
-  cartState,
-  OrderError,
-  PlaceOrderInput,
-  requestHash,
-  SetStockInput,
-} from '../../shared/orders/domain.ts';
+import { OrderError, PlaceOrderInput, SetStockInput } from '../../shared/orders/domain.ts';
+import { checkout } from '../../shared/orders/use-cases/checkout.ts';
 import { relayAfterCommit } from '../../shared/platform/adapters/event-publisher.ts';
 import {
   CONSISTENCY_TOKEN,
@@ -91,55 +86,15 @@ function consistencyToken(event: APIGatewayProxyEvent): ConsistencyToken | undef
   return token;
 }
 
-/** `POST /orders`: the caller's cart becomes an order, exactly once per Idempotency-Key. */
+const checkoutPorts = { getCart, getProductsConsistent, findOrderRequest, getOrder, placeOrder };
+
+/** `POST /orders`: the caller's cart becomes an order, exactly once per Idempotency-Key (see `checkout`). */
 async function createOrder(event: APIGatewayProxyEvent) {
   const { userId } = identityFrom(event);
   const key = idempotencyKey(event, { required: true });
   const input = parseBody(event, PlaceOrderInput);
-  const hash = requestHash(input);
-
-  // A replay is answered from Postgres before looking at the cart (which the first order emptied).
-  const previous = await findOrderRequest(userId, key);
-  if (previous) {
-    if (previous.requestHash !== hash) {
-      throw new HttpError(
-        422,
-        'IDEMPOTENCY_KEY_REUSED',
-        'This Idempotency-Key was used with a different request body',
-      );
-    }
-    const order = await getOrder(userId, previous.orderId);
-    if (order) return json(201, order, await withToken({ 'idempotent-replayed': 'true' }));
-  }
-
-  const cartReadAt = new Date();
-  const cart = await getCart(userId);
-  if (!cart.items.length) throw new HttpError(409, 'CART_EMPTY', 'The cart is empty');
-  // Priced with strongly consistent reads: the order charges the catalog's current price.
-  const products = await getProductsConsistent(cart.items.map((i) => i.productId));
-  const lines = cart.items.map((item) => {
-    const product = products.get(item.productId);
-    if (!product) {
-      throw new HttpError(
-        409,
-        'PRODUCT_UNAVAILABLE',
-        `Product ${item.productId} is no longer in the catalog`,
-        [{ path: 'items.productId', message: item.productId }],
-      );
-    }
-    return { productId: item.productId, quantity: item.quantity, unitPriceCents: product.priceCents };
-  });
-
   const { order, replayed } = await answering(() =>
-    placeOrder({
-      userId,
-      idempotencyKey: key,
-      requestHash: hash,
-      region: input.region,
-      lines,
-      cartReadAt,
-      cart: cartState(cart),
-    }),
+    checkout(checkoutPorts, { userId, idempotencyKey: key, input }),
   );
   if (!replayed) {
     metrics.addMetric('OrdersPlaced', MetricUnit.Count, 1);

@@ -41,8 +41,6 @@ export interface AuthorizerDefinition {
   /** e.g. `method.request.header.Authorization` */
   identitySource: string;
   resultTtlSeconds: number;
-  /** Verifies a token for COGNITO_USER_POOLS authorizers: returns the claims, or throws. */
-  verifyCognitoToken?: (token: string) => Promise<Record<string, unknown>>;
 }
 
 export interface GatewayOptions {
@@ -443,15 +441,9 @@ export class LocalApiGateway {
     signal?: AbortSignal,
   ): Promise<(CachedPolicy & { statements?: PolicyStatement[] }) | 'failed' | undefined> {
     const expires = Date.now() + authorizer.resultTtlSeconds * 1000;
-    if (authorizer.type === 'COGNITO_USER_POOLS') {
-      try {
-        const claims = await authorizer.verifyCognitoToken?.(token.replace(/^Bearer\s+/i, ''));
-        if (!claims) return undefined;
-        return { expires, principalId: String(claims.sub), context: claims, allowed: true };
-      } catch {
-        return undefined;
-      }
-    }
+    // There is no Cognito here: the local target's template uses a TOKEN authorizer (services-stack.ts),
+    // so a COGNITO_USER_POOLS method (an aws-target template) refuses every token with 401.
+    if (authorizer.type === 'COGNITO_USER_POOLS') return undefined;
     const request =
       authorizer.type === 'TOKEN'
         ? { type: 'TOKEN', authorizationToken: token, methodArn }

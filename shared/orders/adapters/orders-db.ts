@@ -2,7 +2,8 @@ import type pg from 'pg';
 import { buildEvent, type NewEvent } from '../../../events/schemas.ts';
 import { type BuiltEvent, publishEvents } from '../../platform/adapters/event-publisher.ts';
 import { postgresPool } from '../../platform/adapters/postgres.ts';
-import { type Order, OrderError, type OrderLine, orderTotal, type Region } from '../domain.ts';
+import { type Order, OrderError, orderTotal, type Region } from '../domain.ts';
+import type { PlaceOrder } from '../ports.ts';
 
 /**
  * Orders, order lines and authoritative stock in Postgres. Every change that other services must
@@ -144,20 +145,7 @@ export async function findOrderRequest(
  * other one placed (`replayed: true`), or refuses a different body with IDEMPOTENCY_KEY_REUSED.
  * Not enough stock for any line rolls everything back (INSUFFICIENT_STOCK naming the product).
  */
-export async function placeOrder(input: {
-  userId: string;
-  idempotencyKey: string;
-  requestHash: string;
-  region: Region;
-  lines: OrderLine[];
-  /**
-   * When the cart was read. The order is dated then, so the cart service removes exactly the lines
-   * it saw (a line changed after this survives).
-   */
-  cartReadAt: Date;
-  /** The cart state priced (see `cartState`): consumed by this order, so it is ordered only once. */
-  cart: { version: number; digest: string };
-}): Promise<{ order: Order; replayed: boolean }> {
+export async function placeOrder(input: PlaceOrder): Promise<{ order: Order; replayed: boolean }> {
   const orderId = crypto.randomUUID();
   const lines = [...input.lines].sort((a, b) =>
     a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0,

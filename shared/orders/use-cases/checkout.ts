@@ -1,0 +1,65 @@
+import { cartState, type Order, OrderError, type PlaceOrderInput, requestHash } from '../domain.ts';
+import type { CheckoutPorts } from '../ports.ts';
+
+export interface CheckoutRequest {
+  userId: string;
+  idempotencyKey: string;
+  input: PlaceOrderInput;
+}
+
+/**
+ * Checkout: the caller's cart becomes an order, once per Idempotency-Key.
+ *
+ * 1. A replay is answered from the order store before the cart is read (the first order emptied
+ *    it): the same key with the same body is the first order (`replayed`), another body is
+ *    `IDEMPOTENCY_KEY_REUSED`.
+ * 2. The cart is priced with strongly consistent catalog reads (`CART_EMPTY`,
+ *    `PRODUCT_UNAVAILABLE` naming the product).
+ * 3. The store places the order, taking stock, in one transaction; it decides concurrent
+ *    duplicates and a cart state ordered twice (`CART_ALREADY_ORDERED`).
+ *
+ * Refusals are {@link OrderError}s; the handler turns them into HTTP answers.
+ *
+ * @example
+ * const { order, replayed } = await checkout(ports, { userId, idempotencyKey: key, input: { region: 'eu' } });
+ */
+export async function checkout(
+  ports: CheckoutPorts,
+  { userId, idempotencyKey, input }: CheckoutRequest,
+): Promise<{ order: Order; replayed: boolean }> {
+  const hash = requestHash(input);
+  const previous = await ports.findOrderRequest(userId, idempotencyKey);
+  if (previous) {
+    if (previous.requestHash !== hash) {
+      throw new OrderError(
+        'IDEMPOTENCY_KEY_REUSED',
+        'This Idempotency-Key was used with a different request body',
+      );
+    }
+    const order = await ports.getOrder(userId, previous.orderId);
+    if (order) return { order, replayed: true };
+  }
+
+  const cartReadAt = new Date();
+  const cart = await ports.getCart(userId);
+  if (!cart.items.length) throw new OrderError('CART_EMPTY', 'The cart is empty');
+  const products = await ports.getProductsConsistent(cart.items.map((i) => i.productId));
+  const lines = cart.items.map((item) => {
+    const product = products.get(item.productId);
+    if (!product) {
+      throw new OrderError('PRODUCT_UNAVAILABLE', `Product ${item.productId} is no longer in the catalog`, {
+        productId: item.productId,
+      });
+    }
+    return { productId: item.productId, quantity: item.quantity, unitPriceCents: product.priceCents };
+  });
+  return ports.placeOrder({
+    userId,
+    idempotencyKey,
+    requestHash: hash,
+    region: input.region,
+    lines,
+    cartReadAt,
+    cart: cartState(cart),
+  });
+}
