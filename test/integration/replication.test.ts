@@ -72,7 +72,10 @@ describe.runIf(replicated)('replicated DynamoDB', () => {
       expect(all).toContain(copyName(table, role));
   });
 
-  it('eventual GetItem and GSI Query right after a write can be stale; ConsistentRead never is', async () => {
+  // 150 write-then-read trials: ~50 s on a machine at load 25, more under heavier load.
+  it('eventual GetItem and GSI Query right after a write can be stale; ConsistentRead never is', {
+    timeout: 300_000,
+  }, async () => {
     let eventual = 0;
     let strong = 0;
     let index = 0;
