@@ -108,7 +108,12 @@ if (started.status === 201) {
   for (;;) {
     if (Date.now() > giveUpAt) fail(`\n${experimentId} did not finish in 16 minutes`);
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    const polled = await call('GET', `/consistency/experiments/${experimentId}`);
+    const polled = await call('GET', `/consistency/experiments/${experimentId}`).catch(() => undefined);
+    // A failover scenario takes the database away for a while: the API answers 503 meanwhile.
+    if (!polled || polled.status === 503) {
+      process.stderr.write('x');
+      continue;
+    }
     if (polled.status !== 200)
       fail(`\nGET ${experimentId}: HTTP ${polled.status} ${JSON.stringify(polled.body)}`);
     const current = polled.body as unknown as ExperimentReport;
