@@ -29,7 +29,17 @@ export interface ShopConfig {
    * modules in an asset are built for the function's architecture).
    */
   readonly architecture: Architecture;
+  /**
+   * `-c globalTableReplica=<region>` (target aws): the consistency lab's table becomes a global table
+   * with a replica there, for the partition scenario. Needs `-c region=<home region>`: replicas need
+   * a stack bound to its region.
+   */
+  readonly globalTableReplica?: string;
+  /** `-c region=<region>`: binds the stacks to a region (otherwise they are region-agnostic). */
+  readonly region?: string;
 }
+
+const REGION_NAME = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
 
 export const API_AUTH = ['cognito', 'authorizer', 'middleware'] as const;
 export type ApiAuth = (typeof API_AUTH)[number];
@@ -69,5 +79,29 @@ export function readConfig(scope: { node: Node }): ShopConfig {
     ARCHITECTURES,
     target === 'aws' ? 'arm64' : hostArchitecture(),
   );
-  return { target, stage, prefix: `Shop-${stage}`, auth, architecture };
+  const region = context('region') as string | undefined;
+  const globalTableReplica = context('globalTableReplica') as string | undefined;
+  for (const [name, value] of [
+    ['region', region],
+    ['globalTableReplica', globalTableReplica],
+  ] as const) {
+    if (value !== undefined && (typeof value !== 'string' || !REGION_NAME.test(value)))
+      throw new Error(
+        `Context "${name}" must be an AWS region such as eu-west-1; got ${JSON.stringify(value)}`,
+      );
+  }
+  if (globalTableReplica && (target !== 'aws' || !region || region === globalTableReplica)) {
+    throw new Error(
+      '-c globalTableReplica=<region> needs -c target=aws and -c region=<another home region> (e.g. -c region=eu-west-1 -c globalTableReplica=us-east-1)',
+    );
+  }
+  return {
+    target,
+    stage,
+    prefix: `Shop-${stage}`,
+    auth,
+    architecture,
+    ...(region ? { region } : {}),
+    ...(globalTableReplica ? { globalTableReplica } : {}),
+  };
 }

@@ -47,21 +47,27 @@ function chaosRequested(app: App, config: ShopConfig): boolean {
 export function buildShop(app: App, config: ShopConfig): Shop {
   const withChaos = chaosRequested(app, config);
   const name = (part: string) => `${config.prefix}-${part}`;
+  // -c region=…: every stack bound to it (a global table replica needs that).
+  const env = config.region ? { env: { region: config.region } } : {};
   const description = (what: string) => `Serverless shop (${config.stage}, target ${config.target}): ${what}`;
   const data = new DataStack(app, name('Data'), {
     config,
+    ...env,
     description: description('DynamoDB tables and S3 lake'),
   });
   const database = new DatabaseStack(app, name('Database'), {
     config,
+    ...env,
     description: description('PostgreSQL'),
   });
   const events = new EventsStack(app, name('Events'), {
     config,
+    ...env,
     description: description('EventBridge bus'),
   });
   const services = new ServicesStack(app, name('Services'), {
     config,
+    ...env,
     data,
     database,
     events,
@@ -71,6 +77,7 @@ export function buildShop(app: App, config: ShopConfig): Shop {
   if (config.target !== 'localstack') {
     etl = new EtlStack(app, name('Etl'), {
       config,
+      ...env,
       data,
       database,
       description: description('data-lake ETL (Step Functions, Glue, Athena)'),
@@ -79,6 +86,7 @@ export function buildShop(app: App, config: ShopConfig): Shop {
   }
   const observability = new ObservabilityStack(app, name('Observability'), {
     config,
+    ...env,
     etl,
     data,
     database,
@@ -92,6 +100,7 @@ export function buildShop(app: App, config: ShopConfig): Shop {
     for (const fn of targets) prepareForFisLambdaActions(fn, config);
     chaos = new ChaosStack(app, name('Chaos'), {
       config,
+      ...env,
       data,
       database,
       observability,

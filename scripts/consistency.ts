@@ -15,7 +15,7 @@ import { SCENARIOS } from '../shared/lab/domain/parameters.ts';
 import type { ExperimentReport } from '../shared/lab/domain/report.ts';
 
 const USAGE = `Usage: npm run consistency -- --scenario <${SCENARIOS.join('|')}>
-         [--trials N] [--concurrency N] [--stock N] [--think-time-ms MS]
+         [--trials N] [--concurrency N] [--stock N] [--think-time-ms MS] [--seconds S]
          [--url URL --token TOKEN] [--state-dir DIR] [--json]`;
 
 const { values } = parseArgs({
@@ -25,6 +25,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string' },
     stock: { type: 'string' },
     'think-time-ms': { type: 'string' },
+    seconds: { type: 'string' },
     url: { type: 'string' },
     token: { type: 'string' },
     'state-dir': { type: 'string' },
@@ -57,6 +58,7 @@ const body = {
   concurrency: number('concurrency', values.concurrency),
   stock: number('stock', values.stock),
   thinkTimeMs: number('think-time-ms', values['think-time-ms']),
+  seconds: number('seconds', values.seconds),
 };
 
 async function localTarget(): Promise<{ url: string; token: string }> {
@@ -108,7 +110,12 @@ if (started.status === 201) {
   for (;;) {
     if (Date.now() > giveUpAt) fail(`\n${experimentId} did not finish in 16 minutes`);
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    const polled = await call('GET', `/consistency/experiments/${experimentId}`);
+    const polled = await call('GET', `/consistency/experiments/${experimentId}`).catch(() => undefined);
+    // A failover scenario takes the database away for a while: the API answers 503 meanwhile.
+    if (!polled || polled.status === 503) {
+      process.stderr.write('x');
+      continue;
+    }
     if (polled.status !== 200)
       fail(`\nGET ${experimentId}: HTTP ${polled.status} ${JSON.stringify(polled.body)}`);
     const current = polled.body as unknown as ExperimentReport;

@@ -7,6 +7,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import type { ShopConfig } from '../config.ts';
+import { replicaArn } from '../constructs/consistency-lab.ts';
 import type { ServiceFunction } from '../constructs/service-function.ts';
 import type { DataStack } from './data-stack.ts';
 import type { DatabaseStack } from './database-stack.ts';
@@ -210,5 +211,47 @@ export class ChaosStack extends Stack {
         },
       );
     }
+    if (config.globalTableReplica) {
+      // FIS pauses replication by attaching a resource policy that denies DynamoDB's replication
+      // role, and removes it when the action ends.
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: [
+            'dynamodb:PutResourcePolicy',
+            'dynamodb:DeleteResourcePolicy',
+            'dynamodb:GetResourcePolicy',
+            'dynamodb:DescribeTable',
+          ],
+          resources: [data.labTable.tableArn, replicaArn(data, config.globalTableReplica)],
+        }),
+      );
+      template(
+        'global-table-pause-replication',
+        `Pauses the lab global table's replication between ${config.region} and ${config.globalTableReplica} for up to 5 min (the lab stops it after its partition)`,
+        {
+          actionId: 'aws:dynamodb:global-table-pause-replication',
+          parameters: { duration: 'PT5M' },
+          targets: { Tables: 'Tables' },
+        },
+        {
+          Tables: {
+            resourceType: 'aws:dynamodb:global-table',
+            resourceArns: [data.labTable.tableArn],
+            selectionMode: 'ALL',
+          },
+        },
+      );
+    }
   }
 }
+
+/**
+ * The Name tags of the templates the consistency lab starts, by role: the lab looks the ids up by
+ * tag at run time (`tag:<Name>`), so the Services stack does not depend on this one.
+ */
+export const labFaultTemplateTags = (config: ShopConfig) => ({
+  failover: `tag:shop-${config.stage}-database-reboot-failover`,
+  ...(config.globalTableReplica
+    ? { partition: `tag:shop-${config.stage}-global-table-pause-replication` }
+    : {}),
+});

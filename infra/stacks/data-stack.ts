@@ -75,6 +75,9 @@ export class DataStack extends Stack {
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
       sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
       timeToLiveAttribute: 'expiresAt',
+      // -c globalTableReplica=<region>: a global table (multi-region eventual consistency, last
+      // writer wins) for the lab's partition scenario.
+      ...(props.config.globalTableReplica ? { replicas: [{ region: props.config.globalTableReplica }] } : {}),
       globalSecondaryIndexes: [
         {
           indexName: 'byGroup',

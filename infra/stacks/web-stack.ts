@@ -245,6 +245,7 @@ export function connectWebConsole(shop: Shop, config: ShopConfig): WebStack | un
     config.target === 'aws'
       ? new WebStack(services.node.root as Construct, `${config.prefix}-Web`, {
           config,
+          ...(config.region ? { env: { region: config.region } } : {}),
           description: `Serverless shop (${config.stage}, target ${config.target}): web console (S3, CloudFront)`,
         })
       : undefined;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
@@ -14,10 +14,24 @@ import {
 import { ConsoleServer, LogBuffer } from '../console/server.ts';
 import { freePort, startAll } from '../emulators/index.ts';
 import { LocalEventBridge } from '../eventbridge/bus.ts';
+import { LocalExperiments } from '../faults/experiments.ts';
 import { FaultController, handleFaultRequest } from '../faults/index.ts';
 import { LambdaRuntime } from '../lambda/runtime.ts';
 import { startDynamoDbReplication } from '../replication/dynamodb.ts';
-import { type PostgresStandby, startPostgresStandby } from '../replication/postgres.ts';
+import {
+  adoptPromotedPrimary,
+  linkFaultKinds,
+  type PostgresReplicaSet,
+  startReplicaSet,
+} from '../replication/failover.ts';
+import {
+  GLOBAL_LAB_TABLE,
+  type GlobalTableRegions,
+  REGIONS,
+  startGlobalTableRegions,
+} from '../replication/global-table.ts';
+import type { Link } from '../replication/link.ts';
+import type { PostgresStandby } from '../replication/postgres.ts';
 import { LocalStepFunctions } from '../stepfunctions/service.ts';
 import { ACCOUNT_ID, REGION } from './account.ts';
 import { readAssembly, synthesize } from './assembly.ts';
@@ -91,8 +105,16 @@ export interface LocalCloud {
     databaseUrl: string;
     databaseReaderUrl: string;
   };
-  /** The replication in force: the lag model's spec (`off` when none) and DynamoDB Local's own endpoint. */
-  replication: { model: string; dynamodbLocal: string; postgresStandby?: PostgresStandby };
+  /**
+   * The replication in force: the lag model's spec (`off` when none), DynamoDB Local's own endpoint,
+   * and the Postgres replica set (primary, standby, the links clients and the standby go through).
+   */
+  replication: {
+    model: string;
+    dynamodbLocal: string;
+    postgresStandby?: PostgresStandby;
+    postgres?: PostgresReplicaSet;
+  };
   signingKey: SigningKey;
   runtime: LambdaRuntime;
   bus: LocalEventBridge;
@@ -160,14 +182,24 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       's3',
       'postgres',
       'postgres-standby',
+      'postgres-promoted',
       'state.json',
       'dead-letters.jsonl',
       'eventbridge',
     ]) {
       rmSync(path.join(stateDir, part), { recursive: true, force: true });
     }
+    // Standbys rebuilt after a failover.
+    for (const part of existsSync(stateDir) ? readdirSync(stateDir) : []) {
+      if (part.startsWith('postgres-standby.'))
+        rmSync(path.join(stateDir, part), { recursive: true, force: true });
+    }
   }
   mkdirSync(stateDir, { recursive: true });
+  if (lagModel.kind !== 'off' && !options.databaseUrl) {
+    // A failover in the last run: go on from the promoted primary.
+    await adoptPromotedPrimary(stateDir, (message) => log({ source: 'replication', message }));
+  }
   const controlToken = ensureControlToken(stateDir);
   const assemblyDir = path.join(stateDir, 'cdk.out');
 
@@ -212,7 +244,9 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     // Replicas (local/replication/): DynamoDB behind a replicating proxy, Postgres with a streaming standby.
     const replicationMarker = path.join(stateDir, 'dynamodb', 'replication-clean');
     let dynamodbEndpoint = emulators.dynamodb.endpoint;
-    let postgresStandby: PostgresStandby | undefined;
+    let postgresSet: PostgresReplicaSet | undefined;
+    let regions: GlobalTableRegions | undefined;
+    const links = new Map<string, Link>();
     if (lagModel.kind === 'off') {
       rmSync(replicationMarker, { force: true }); // the copies fall behind while replication is off
     } else {
@@ -226,18 +260,28 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       stoppers.push(() => replication.stop());
       dynamodbEndpoint = replication.endpoint;
       if (!options.databaseUrl) {
-        postgresStandby = await startPostgresStandby({
-          primaryUrl: emulators.postgres.url,
-          primaryDataDir: path.join(stateDir, 'postgres', 'data'),
-          stateDir: path.join(stateDir, 'postgres-standby'),
+        const set = await startReplicaSet({
+          stateDir,
+          primary: emulators.postgres,
           applyDelayMs:
             options.postgresApplyDelayMs ??
             (process.env.SHOP_PG_APPLY_DELAY_MS
               ? Number(process.env.SHOP_PG_APPLY_DELAY_MS)
               : Math.round(lagMeanMs(lagModel))),
-          onLog: (line) => log({ source: 'postgres-standby', message: line }),
+          log,
         });
-        stoppers.push(() => (postgresStandby as PostgresStandby).stop());
+        postgresSet = set;
+        links.set('postgres-replication', set.replication);
+        stoppers.push(() => set.stop());
+        // Two regions for the partition scenario: a global table and the us path to the eu primary.
+        const globalRegions = await startGlobalTableRegions({
+          upstream: emulators.dynamodb.endpoint,
+          postgresUrl: set.url,
+          log,
+        });
+        regions = globalRegions;
+        links.set('regions', globalRegions.link);
+        stoppers.push(() => globalRegions.stop());
       }
       mark('replication', t2);
     }
@@ -264,9 +308,10 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       dynamodb: dynamodbEndpoint,
       s3: emulators.s3.endpoint,
       eventbridge: servicesUrl,
-      databaseUrl: emulators.postgres.url,
+      // Through the replica set's endpoint link, which follows a failover (as RDS' endpoint name does).
+      databaseUrl: postgresSet?.url ?? emulators.postgres.url,
       // The read replica (the primary itself when replication is off or Postgres is external).
-      databaseReaderUrl: postgresStandby?.url ?? emulators.postgres.url,
+      databaseReaderUrl: postgresSet?.readerUrl ?? emulators.postgres.url,
     };
 
     const forFunctions = { ...endpoints, ...(await options.functionEndpoints?.(endpoints)) };
@@ -281,6 +326,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         AWS_ENDPOINT_URL_S3: forFunctions.s3,
         AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.eventbridge,
         AWS_ENDPOINT_URL_SFN: endpoints.eventbridge,
+        AWS_ENDPOINT_URL_FIS: endpoints.eventbridge,
         AWS_S3_FORCE_PATH_STYLE: 'true',
         // s3rver corrupts streamed uploads that carry the SDK's default checksums.
         AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
@@ -344,7 +390,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
 
     const faults = new FaultController(
       {
-        postgres: options.databaseUrl ? undefined : emulators.postgres,
+        postgres: options.databaseUrl ? undefined : (postgresSet?.faultTarget() ?? emulators.postgres),
         dynamodb: emulators.dynamodb,
         functions: {
           names: () => runtime.list().map((f) => f.name),
@@ -353,6 +399,10 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       },
       log,
     );
+    for (const kind of [...(postgresSet?.faultKinds() ?? []), ...(links.size ? linkFaultKinds(links) : [])])
+      faults.register(kind);
+    // The AWS FIS API's experiment calls, on the lab's faults (AWS_ENDPOINT_URL_FIS).
+    const experiments = new LocalExperiments(faults);
 
     // Serve the EventBridge API and the control API (custom resources answer there) before deploying.
     let deployed: Deployment | undefined;
@@ -365,6 +415,10 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       }
       if (target) {
         void bus.handleHttp(req, res);
+        return;
+      }
+      if (req.url?.startsWith('/experiments')) {
+        void fisRequest(experiments, req, res);
         return;
       }
       void control(req, res, {
@@ -403,6 +457,16 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         DatabaseUrl: endpoints.databaseUrl,
         DatabaseReaderUrl: endpoints.databaseReaderUrl,
         ReplicationModel: formatLagModel(lagModel),
+        // The partition scenario's regions: each one's DynamoDB endpoint and Postgres URL.
+        LabRegions: regions
+          ? JSON.stringify({
+              table: GLOBAL_LAB_TABLE,
+              postgresHome: 'eu',
+              regions: Object.fromEntries(
+                REGIONS.map((r) => [r, { dynamodb: regions?.dynamodb[r], postgres: regions?.postgres[r] }]),
+              ),
+            })
+          : '',
         JwtPublicJwk: JSON.stringify(signingKey.publicJwk),
         ConsoleOrigin: consoleUrl,
       },
@@ -461,8 +525,10 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       endpoints: {
         dynamodb: endpoints.dynamodb,
         s3: endpoints.s3,
-        postgres: emulators.postgres.endpoint,
-        ...(postgresStandby ? { postgresReader: postgresStandby.endpoint } : {}),
+        postgres: postgresSet
+          ? `postgres://127.0.0.1:${postgresSet.endpoint.port}`
+          : emulators.postgres.endpoint,
+        ...(postgresSet?.standby ? { postgresReader: `postgres://127.0.0.1:${postgresSet.reader.port}` } : {}),
         dynamodbLocal: emulators.dynamodb.endpoint,
       },
       stateDir,
@@ -483,7 +549,10 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       replication: {
         model: formatLagModel(lagModel),
         dynamodbLocal: emulators.dynamodb.endpoint,
-        postgresStandby,
+        get postgresStandby() {
+          return postgresSet?.standby;
+        },
+        postgres: postgresSet,
       },
       signingKey,
       runtime,
@@ -624,6 +693,24 @@ async function control(
   } catch (error) {
     return reply(400, { message: (error as Error).message });
   }
+}
+
+/** The FIS API on the services port (any SigV4 signature is accepted, as by the local bus). */
+async function fisRequest(experiments: LocalExperiments, req: IncomingMessage, res: ServerResponse) {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const answer = (await experiments.handle(
+    req.method ?? 'GET',
+    url.pathname,
+    Buffer.concat(chunks).toString(),
+  )) ?? { status: 404, body: { message: 'Not Found' } };
+  const text = JSON.stringify(answer.body);
+  res.writeHead(answer.status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
 }
 
 function listen(server: Server, port: number): Promise<Server> {

@@ -61,6 +61,11 @@ export interface PostgresStandbyOptions {
   port?: number;
   /** `recovery_min_apply_delay`: an extra delay before the standby applies a commit. @defaultValue 0 */
   applyDelayMs?: number;
+  /**
+   * Stream from the primary through this port instead of the primary's own (a {@link startLink} link
+   * the local cloud can lag or cut). @defaultValue the primary's port
+   */
+  replicationPort?: number;
   onLog?: (line: string) => void;
   startTimeoutMs?: number;
 }
@@ -69,6 +74,15 @@ export interface PostgresStandby {
   /** Connection URL of the standby (same credentials and database as the primary). */
   readonly url: string;
   readonly endpoint: string;
+  readonly port: number;
+  /** Its data directory (`<stateDir>/data`). */
+  readonly dataDir: string;
+  /** Process id of its postmaster; undefined once it has exited. */
+  readonly pid: number | undefined;
+  /** `pg_promote()`: ends recovery; the standby becomes a primary that accepts writes. */
+  promote(): Promise<void>;
+  /** Stops it if it runs and starts it again on the same port and data (crash recovery first). */
+  restart(): Promise<void>;
   /** Replay position of the standby and how far it is behind the primary, in bytes. */
   lag(): Promise<{ replayLsn: string | null; primaryLsn: string; bytesBehind: number }>;
   stop(): Promise<void>;
@@ -116,7 +130,7 @@ export async function startPostgresStandby(options: PostgresStandbyOptions): Pro
   const user = decodeURIComponent(primary.username);
   const password = decodeURIComponent(primary.password);
   const database = primary.pathname.replace(/^\//, '') || 'postgres';
-  const conninfo = `host=${primary.hostname} port=${primary.port || 5432} user=${REPLICATION_ROLE} password=${REPLICATION_ROLE} application_name=${STANDBY_NAME}`;
+  const conninfo = `host=${primary.hostname} port=${options.replicationPort ?? (primary.port || 5432)} user=${REPLICATION_ROLE} password=${REPLICATION_ROLE} application_name=${STANDBY_NAME}`;
   const settings: Record<string, string> = {
     ...DEFAULT_POSTGRES_SETTINGS,
     listen_addresses: host,
@@ -126,55 +140,84 @@ export async function startPostgresStandby(options: PostgresStandbyOptions): Pro
     hot_standby: 'on',
     // Report replay progress often, so pg_stat_replication shows the lag as it is.
     wal_receiver_status_interval: '1s',
+    // Reconnect soon after the link comes back (a healed partition, a restarted primary).
+    wal_retrieve_retry_interval: '500ms',
     hot_standby_feedback: 'on',
     recovery_min_apply_delay: `${Math.max(0, Math.round(options.applyDelayMs ?? 0))}ms`,
   };
   const binaries = await loadPostgresBinary();
-  // After a crash: the killed standby's zombie, leftover processes, a stale postmaster.pid.
-  await releaseDataDirectory(dataDir, log);
-  const proc = new ManagedProcess({
-    name: 'postgres-standby',
-    command: binaries,
-    args: [
-      '-D',
-      dataDir,
-      '-p',
-      String(port),
-      ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
-    ],
-    cwd: dataDir,
-    env: { ...process.env, LC_MESSAGES: 'C' },
-    ...runAs,
-    onLog: options.onLog,
-    stopSignal: 'SIGINT',
-    signalLeaderOnly: true,
-    stopTimeoutMs: 10_000,
-  });
   const url = `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:${port}/${encodeURIComponent(database)}`;
-  try {
-    await waitUntilReady(
-      proc,
-      async () => {
-        const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
-        client.on('error', () => {});
-        try {
-          await client.connect();
-          const out = await client.query<{ standby: boolean }>('select pg_is_in_recovery() as standby');
-          return out.rows[0]?.standby === true;
-        } finally {
-          await client.end().catch(() => {});
-        }
-      },
-      { timeoutMs: options.startTimeoutMs ?? 30_000, intervalMs: 100 },
-    );
-  } catch (error) {
-    await proc.stop();
-    throw error;
-  }
+  let promoted = false;
+  /** Starts the server; ready once it answers, in recovery until it has been promoted. */
+  const launch = async (): Promise<ManagedProcess> => {
+    // After a crash: the killed standby's zombie, leftover processes, a stale postmaster.pid.
+    await releaseDataDirectory(dataDir, log);
+    const proc = new ManagedProcess({
+      name: 'postgres-standby',
+      command: binaries,
+      args: [
+        '-D',
+        dataDir,
+        '-p',
+        String(port),
+        ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
+      ],
+      cwd: dataDir,
+      env: { ...process.env, LC_MESSAGES: 'C' },
+      ...runAs,
+      onLog: options.onLog,
+      stopSignal: 'SIGINT',
+      signalLeaderOnly: true,
+      stopTimeoutMs: 10_000,
+    });
+    try {
+      await waitUntilReady(
+        proc,
+        async () => {
+          const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+          client.on('error', () => {});
+          try {
+            await client.connect();
+            const out = await client.query<{ standby: boolean }>('select pg_is_in_recovery() as standby');
+            return out.rows[0]?.standby === !promoted;
+          } finally {
+            await client.end().catch(() => {});
+          }
+        },
+        { timeoutMs: options.startTimeoutMs ?? 30_000, intervalMs: 100 },
+      );
+    } catch (error) {
+      await proc.stop();
+      throw error;
+    }
+    return proc;
+  };
+  let proc = await launch();
 
   return {
     url,
     endpoint: `postgres://${host}:${port}`,
+    port,
+    dataDir,
+    get pid() {
+      return proc.exitInfo ? undefined : proc.pid;
+    },
+    async promote() {
+      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+      client.on('error', () => {});
+      await client.connect();
+      try {
+        // wait => true: returns once the standby has left recovery and takes writes.
+        await client.query('select pg_promote(true, 30)');
+        promoted = true;
+      } finally {
+        await client.end().catch(() => {});
+      }
+    },
+    async restart() {
+      await proc.stop();
+      proc = await launch();
+    },
     async lag() {
       const [p, s] = [
         new pg.Client({ connectionString: options.primaryUrl }),

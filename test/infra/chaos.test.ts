@@ -100,3 +100,68 @@ describe('Chaos stack (AWS FIS)', () => {
     });
   }
 });
+
+describe('Failover and partition on AWS (issue 12), cdk-nag clean', () => {
+  const { shop, template } = synth('aws', 'prod', {
+    chaos: 'true',
+    region: 'eu-west-1',
+    globalTableReplica: 'us-east-1',
+  });
+  const chaos = shop.chaos;
+  if (!chaos) throw new Error('no chaos stack');
+  const fis = Object.values(template(chaos).findResources('AWS::FIS::ExperimentTemplate'));
+  const byAction = (actionId: string) => fis.find((r) => r.Properties.Actions.inject.ActionId === actionId);
+
+  it('makes the lab table a global table with a replica in the other region', () => {
+    const tables = Object.values(template(shop.data).findResources('AWS::DynamoDB::GlobalTable')).filter(
+      (t) =>
+        JSON.stringify(t.Properties.KeySchema).includes('"pk"') &&
+        t.Properties.TimeToLiveSpecification?.AttributeName === 'expiresAt',
+    );
+    expect(tables).toHaveLength(1);
+    const regions = tables[0]?.Properties.Replicas.map((r: { Region: string }) => r.Region).sort();
+    expect(regions).toEqual(['eu-west-1', 'us-east-1']);
+  });
+
+  it('has a FIS template pausing the global table replication, and the RDS reboot with failover', () => {
+    const pause = byAction('aws:dynamodb:global-table-pause-replication');
+    expect(pause?.Properties.Actions.inject.Parameters).toEqual({ duration: 'PT5M' });
+    expect(pause?.Properties.Targets.Tables.ResourceType).toBe('aws:dynamodb:global-table');
+    expect(pause?.Properties.Tags.Name).toBe('shop-prod-global-table-pause-replication');
+    expect(byAction('aws:rds:reboot-db-instances')?.Properties.Actions.inject.Parameters).toEqual({
+      forceFailover: 'true',
+    });
+    const actions = Object.values(template(chaos).findResources('AWS::IAM::Policy')).flatMap((p) =>
+      p.Properties.PolicyDocument.Statement.flatMap((s: { Action: string | string[] }) =>
+        ([] as string[]).concat(s.Action),
+      ),
+    );
+    expect(actions).toEqual(
+      expect.arrayContaining(['dynamodb:PutResourcePolicy', 'dynamodb:DeleteResourcePolicy']),
+    );
+  });
+
+  it('lets the lab start, watch and stop those experiments, found by tag, and use both regions', () => {
+    const services = template(shop.services);
+    const runner = Object.values(services.findResources('AWS::Lambda::Function')).find((f) =>
+      String(f.Properties.Description).startsWith('ConsistencyExperimentRequested'),
+    );
+    const env = runner?.Properties.Environment.Variables;
+    expect(JSON.parse(env.LAB_FAULT_TEMPLATES)).toEqual({
+      failover: 'tag:shop-prod-database-reboot-failover',
+      partition: 'tag:shop-prod-global-table-pause-replication',
+    });
+    expect(JSON.stringify(env.LAB_REGIONS)).toContain('us-east-1');
+    const actions = statementsOf(services, 'ConsistencyLabConsistencyRunner').flatMap((s) =>
+      ([] as string[]).concat(s.Action),
+    );
+    expect(actions).toEqual(expect.arrayContaining(['fis:StartExperiment', 'fis:StopExperiment']));
+  });
+
+  it('refuses a replica without a home region', () => {
+    const app = new App({
+      context: { target: 'aws', globalTableReplica: 'us-east-1', 'aws:cdk:bundling-stacks': [] },
+    });
+    expect(() => readConfig(app)).toThrow(/-c region=/);
+  });
+});

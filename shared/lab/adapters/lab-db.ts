@@ -93,4 +93,6 @@ export async function inTransaction<T>(
 export async function deleteLabRows(db: pg.Pool, experimentId: string): Promise<void> {
   await db.query('delete from lab_counters where experiment_id = $1', [experimentId]);
   await db.query('delete from lab_stock where experiment_id = $1', [experimentId]);
+  await db.query('delete from lab_writes where experiment_id = $1', [experimentId]);
+  await db.query('delete from lab_partition where experiment_id = $1', [experimentId]);
 }

@@ -5,6 +5,11 @@ import type { ExperimentReport, ResultRow } from './report.ts';
 const isNaive = (row: ResultRow) => row.strategy.startsWith('naive');
 const storeName = (row: ResultRow) => (row.store === 'dynamodb' ? 'DynamoDB' : 'Postgres');
 const ms = (value: number) => (value >= 100 ? value.toFixed(0) : value.toFixed(1));
+/** The median of a few per-run figures. */
+const percentileOf = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)] ?? 0;
+};
 const pct = (rate: number) => `${(rate * 100).toFixed(1)}%`;
 
 /** Short column titles for t-visibility's read modes. */
@@ -65,6 +70,8 @@ function formatCurves(report: ExperimentReport): string {
 export function formatTable(report: ExperimentReport): string {
   const p = report.parameters;
   if (p.scenario === 't-visibility') return formatCurves(report);
+  if (p.scenario === 'failover') return formatFailovers(report);
+  if (p.scenario === 'partition') return formatPartition(report);
   const settings = [
     `target ${report.environment?.target ?? '?'}`,
     `trials ${p.trials}`,
@@ -112,6 +119,61 @@ export function formatTable(report: ExperimentReport): string {
       .join('  ')
       .trimEnd();
   return [`scenario ${p.scenario}  (${settings.join(', ')})`, line(header), ...cells.map(line)].join('\n');
+}
+
+/** Left-aligned first `left` columns, the rest right-aligned, under a header. */
+function grid(title: string, header: string[], cells: string[][], left = 1): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
+  const line = (values: string[]) =>
+    values
+      .map((value, i) => (i < left ? value.padEnd(widths[i] ?? 0) : value.padStart(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [title, line(header), ...cells.map(line)].join('\n');
+}
+
+/** partition: per store and region, availability during the partition; lost updates; convergence. */
+function formatPartition(report: ExperimentReport): string {
+  const p = report.parameters;
+  const cells = (report.results ?? []).flatMap((row) =>
+    (row.availability ?? []).map((a) => [
+      row.store,
+      a.region,
+      `${a.succeeded}/${a.requests}`,
+      pct(a.availability),
+      `${row.anomalies ?? 0}/${row.operations}`,
+      `${row.divergentReads ?? 0}/${row.readPairs ?? 0}`,
+      row.convergenceMs === null || row.convergenceMs === undefined ? 'never' : String(row.convergenceMs),
+    ]),
+  );
+  return grid(
+    `scenario partition  (target ${report.environment?.target ?? '?'}, partition ${p.seconds ?? '?'} s, clients per region ${p.concurrency}, thinkTimeMs ${p.thinkTimeMs})`,
+    ['store', 'region', 'ok during', 'availability', 'lost updates', 'divergent reads', 'converged ms'],
+    cells,
+    2,
+  );
+}
+
+/** failover: one line per failover, RPO and RTO side by side with the commit latency around it. */
+function formatFailovers(report: ExperimentReport): string {
+  const p = report.parameters;
+  const header = ['mode', 'run', 'acked', 'lost (RPO)', 'RTO ms', 'p50 before ms', 'p50 after ms'];
+  const cells = (report.results ?? []).flatMap((row) =>
+    (row.failover ?? []).map((run) => [
+      row.strategy,
+      String(run.trial),
+      String(run.acknowledged),
+      String(run.lost),
+      String(run.rtoMs),
+      ms(run.latencyBeforeMs),
+      ms(run.latencyAfterMs),
+    ]),
+  );
+  return grid(
+    `scenario failover  (target ${report.environment?.target ?? '?'}, failovers per mode ${p.trials}, writers ${p.concurrency}, thinkTimeMs ${p.thinkTimeMs})`,
+    header,
+    cells,
+  );
 }
 
 /**
@@ -207,6 +269,25 @@ export function summarize(report: ExperimentReport): string {
         ? ` UNEXPECTED: ${never.map((r) => `${storeName(r)} ${r.strategy} was stale ${r.anomalies} times`).join(', ')}.`
         : '';
       return `${parts.length ? `${parts.join(', ')}.` : 'No curve measured.'}${pbs}${neverNote}${errorNote}`;
+    }
+    case 'failover': {
+      const parts = rows.map((row) => {
+        const runs = row.failover ?? [];
+        const rto = runs.map((r) => r.rtoMs);
+        return `${row.strategy}: ${row.anomalies} of ${row.operations} acknowledged commits lost over ${runs.length} failover(s) (RPO per run ${runs.map((r) => r.lost).join('/')}), writes stopped for ${Math.min(...rto)}-${Math.max(...rto)} ms (RTO), commit p50 ${ms(percentileOf(runs.map((r) => r.latencyBeforeMs)))} ms before, ${ms(percentileOf(runs.map((r) => r.latencyAfterMs)))} ms after`;
+      });
+      const syncLost = rows.filter((row) => row.strategy === 'synchronous' && (row.anomalies ?? 0) > 0);
+      const syncNote = syncLost.length
+        ? ` UNEXPECTED: synchronous replication lost ${syncLost[0]?.anomalies} acknowledged commits.`
+        : '';
+      return `${parts.join('; ')}.${syncNote}${errorNote ? ' Writes fail while there is no primary: those errors are the RTO.' : ''}`;
+    }
+    case 'partition': {
+      const parts = rows.map((row) => {
+        const avail = (row.availability ?? []).map((a) => `${a.region} ${pct(a.availability)}`).join(', ');
+        return `${storeName(row)} (${row.strategy}) answered ${avail} of requests during the partition and lost ${row.anomalies} of ${row.operations} acknowledged updates; ${row.divergentReads ?? 0} of ${row.readPairs ?? 0} simultaneous reads disagreed; ${row.convergenceMs === null || row.convergenceMs === undefined ? 'the regions did not converge' : `converged ${row.convergenceMs} ms after healing`}`;
+      });
+      return `${parts.join('. ')}.`;
     }
     case 'projection-lag': {
       const strong = rows.find((row) => row.strategy.includes('strong'));

@@ -9,6 +9,8 @@ export const SCENARIOS = [
   'oversell',
   'projection-lag',
   't-visibility',
+  'failover',
+  'partition',
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
@@ -17,7 +19,11 @@ export const LIMITS = {
   concurrency: { min: 1, max: 64 },
   stock: { min: 1, max: 10_000 },
   thinkTimeMs: { min: 0, max: 1000 },
+  seconds: { min: 1, max: 60 },
 } as const;
+
+/** `trials` of failover: failovers per replication mode (each one kills a primary). */
+export const FAILOVER_TRIALS = { min: 1, max: 10 } as const;
 
 /** `trials` of t-visibility: trials per delay, and it needs thousands for a tight estimate. */
 export const VISIBILITY_TRIALS = { min: 1, max: 5000 } as const;
@@ -29,17 +35,21 @@ export const VISIBILITY_TRIALS = { min: 1, max: 5000 } as const;
  * trialsLimit('t-visibility').max; // 5000
  */
 export const trialsLimit = (scenario: unknown): { min: number; max: number } =>
-  scenario === 't-visibility' ? VISIBILITY_TRIALS : LIMITS.trials;
+  scenario === 't-visibility' ? VISIBILITY_TRIALS : scenario === 'failover' ? FAILOVER_TRIALS : LIMITS.trials;
 
 /** Defaults per scenario. `trials` means: read-after-write pairs, counters, sales, or stock changes. */
 export const DEFAULTS: Record<
   Scenario,
-  { trials: number; concurrency: number; stock: number; thinkTimeMs: number }
+  { trials: number; concurrency: number; stock: number; thinkTimeMs: number; seconds: number }
 > = {
-  'read-after-write': { trials: 50, concurrency: 16, stock: 10, thinkTimeMs: 5 },
-  'lost-update': { trials: 1, concurrency: 16, stock: 10, thinkTimeMs: 5 },
-  oversell: { trials: 1, concurrency: 16, stock: 10, thinkTimeMs: 5 },
-  'projection-lag': { trials: 20, concurrency: 1, stock: 10, thinkTimeMs: 5 },
+  'read-after-write': { trials: 50, concurrency: 16, stock: 10, thinkTimeMs: 5, seconds: 5 },
+  'lost-update': { trials: 1, concurrency: 16, stock: 10, thinkTimeMs: 5, seconds: 5 },
+  oversell: { trials: 1, concurrency: 16, stock: 10, thinkTimeMs: 5, seconds: 5 },
+  'projection-lag': { trials: 20, concurrency: 1, stock: 10, thinkTimeMs: 5, seconds: 5 },
   // Concurrency at the open limit (OPEN_CONCURRENCY), so the default run needs no admin.
-  't-visibility': { trials: 2000, concurrency: 16, stock: 10, thinkTimeMs: 5 },
+  't-visibility': { trials: 2000, concurrency: 16, stock: 10, thinkTimeMs: 5, seconds: 5 },
+  // Failovers per mode; writers; the pause between a writer's commits (its steady rate).
+  failover: { trials: 1, concurrency: 4, stock: 10, thinkTimeMs: 20, seconds: 5 },
+  // Clients per region and store; the pause between their updates; how long the regions are cut apart.
+  partition: { trials: 1, concurrency: 2, stock: 10, thinkTimeMs: 20, seconds: 5 },
 };

@@ -13,7 +13,9 @@ import { DEFAULTS, LIMITS, SCENARIOS, type Scenario, trialsLimit, VISIBILITY_TRI
  * |               | 1–5000   | t-visibility: trials per delay, default 2000               |
  * | `concurrency` | 1–64     | 16 (projection-lag runs its trials one after another: 1); above 16 admins only |
  * | `stock`       | 1–10000  | 10 (oversell only)                                         |
- * | `thinkTimeMs` | 0–1000   | 5                                                          |
+ * | `thinkTimeMs` | 0–1000   | 5 (failover and partition: 20, a client's pause between writes) |
+ * | `seconds`     | 1–60     | 5: how long the partition lasts (partition only)           |
+ * | `trials`      | 1–10     | failover: failovers per replication mode, default 1        |
  *
  * A run estimated to last longer than {@link INLINE_LIMIT_MS} is answered 202 and run by the runner
  * function; one estimated beyond {@link MAX_RUN_MS} is refused (400) before anything runs.
@@ -59,6 +61,7 @@ export const ExperimentRequest = z
     concurrency: int(LIMITS.concurrency),
     stock: int(LIMITS.stock),
     thinkTimeMs: int(LIMITS.thinkTimeMs),
+    seconds: int(LIMITS.seconds),
   })
   .superRefine((request, ctx) => {
     const { max } = trialsLimit(request.scenario);
@@ -75,6 +78,8 @@ export interface ExperimentParameters {
   concurrency: number;
   stock: number;
   thinkTimeMs: number;
+  /** partition: how long the regions are cut apart (absent for the other scenarios). */
+  seconds?: number;
 }
 
 /**
@@ -92,6 +97,7 @@ export function resolveParameters(request: ExperimentRequest): ExperimentParamet
     concurrency: request.scenario === 'projection-lag' ? 1 : (request.concurrency ?? defaults.concurrency),
     stock: request.stock ?? defaults.stock,
     thinkTimeMs: request.thinkTimeMs ?? defaults.thinkTimeMs,
+    ...(request.scenario === 'partition' ? { seconds: request.seconds ?? defaults.seconds } : {}),
   };
 }
 
@@ -136,6 +142,12 @@ export function estimateDurationMs(p: ExperimentParameters): number {
         // cleanup: one replicated delete per trial's item, 25 to a batch
         Math.ceil((p.trials * VISIBILITY_DELAYS_MS.length) / 25) * DYNAMODB_MS
       );
+    case 'failover':
+      // Per failover and mode: 2 s of writes, the crash and promotion (≈5 s), 1.5 s after, a new standby.
+      return FIXED_MS + p.trials * 2 * 15_000;
+    case 'partition':
+      // 1 s before, the partition, then until both regions agree again (seconds at most).
+      return FIXED_MS + ((p.seconds ?? 5) + 1) * 1000 + 5_000;
     case 'lost-update': {
       const n = p.concurrency;
       perTrial =

@@ -29,6 +29,42 @@ export interface ResultRow {
   firstError?: string;
   /** t-visibility: the stale-read probability at each delay, measured and as PBS predicts it. */
   curve?: VisibilityPoint[];
+  /** failover: per run, what was acknowledged and lost, and how long writes failed. */
+  failover?: FailoverRun[];
+  /** partition: per region, the share of requests that succeeded during the partition. */
+  availability?: RegionAvailability[];
+  /** partition: ms from healing until both regions read the same values; null if they never did. */
+  convergenceMs?: number | null;
+  /** partition: reads made in both regions at once during the partition, and how many disagreed. */
+  readPairs?: number;
+  divergentReads?: number;
+}
+
+/** One failover of the `failover` scenario. */
+export interface FailoverRun {
+  trial: number;
+  /** Commits acknowledged to the writers. */
+  acknowledged: number;
+  /** RPO: acknowledged commits missing on the promoted primary. */
+  lost: number;
+  /** RTO: the longest time without a successful commit, around the failover (ms). */
+  rtoMs: number;
+  /** Commit latency p50 before the failure and after the recovery (ms). */
+  latencyBeforeMs: number;
+  latencyAfterMs: number;
+  /** Successful commits per 100 ms bucket from the writers' start: the write timeline. */
+  timeline: { tMs: number; commits: number; errors: number }[];
+  /** When the fault was started, in ms from the writers' start. */
+  faultAtMs: number;
+}
+
+/** Availability of one store in one region during a partition. */
+export interface RegionAvailability {
+  region: string;
+  requests: number;
+  succeeded: number;
+  /** succeeded / requests, 0-1. */
+  availability: number;
 }
 
 /** One point of a t-visibility curve. */
@@ -146,4 +182,24 @@ export function environmentFor(
         note: 'Unknown target: nothing is assumed about replicas.',
       };
   }
+}
+
+/**
+ * What the fault scenarios model where they run, appended to the environment's note.
+ *
+ * @example
+ * faultNote('failover', 'local'); // 'failover: the local cloud SIGKILLs …'
+ */
+export function faultNote(scenario: Scenario, target: string): string | undefined {
+  if (scenario === 'failover') {
+    return target === 'aws'
+      ? 'failover: the FIS template reboots the RDS instance with failover (Multi-AZ, prod): RDS replicates synchronously to the standby, so "asynchronous" there is the same mechanism; RTO includes DNS failover (typically 60-120 s).'
+      : "failover: the local cloud SIGKILLs the primary Postgres (the crash of its host; bytes still on the replication link are lost with it), promotes the streaming standby with pg_promote() 1 s later, and builds a new standby. Clients reach the primary through an endpoint (a TCP link) that follows the promotion, as RDS's endpoint name does; the shop's own pool reconnects through it. The replication link adds 20 ms each way (a standby in a distant zone), so asynchronous commits acknowledged in that window are lost; synchronous ones wait for it.";
+  }
+  if (scenario === 'partition') {
+    return target === 'aws'
+      ? "partition: the FIS template pauses the global table's replication between the two regions (aws:dynamodb:global-table-pause-replication); Postgres clients of both regions reach the one primary over the network, which FIS does not cut, so its availability stays 100% on AWS."
+      : 'partition: modelled in the local cloud (local/replication/global-table.ts). DynamoDB: a copy of the table per region, each written through its own endpoint, replicated as whole items after 50 ms and applied only if newer (last writer wins by aws:rep:updatetime, as global tables do); cutting the regions pauses that replication. Postgres: the one primary is in eu and us clients reach it through a TCP link that the partition cuts.';
+  }
+  return undefined;
 }

@@ -3,8 +3,10 @@ import { hasReader, readerPool } from '../../platform/adapters/postgres-reader.t
 import { lazyPool, type RunContext } from '../adapters/context.ts';
 import { deleteLabRows } from '../adapters/lab-db.ts';
 import { LabKeys } from '../adapters/lab-table.ts';
+import { failover } from '../adapters/scenarios/failover.ts';
 import { lostUpdate } from '../adapters/scenarios/lost-update.ts';
 import { oversell } from '../adapters/scenarios/oversell.ts';
+import { partition } from '../adapters/scenarios/partition.ts';
 import { projectionLag } from '../adapters/scenarios/projection-lag.ts';
 import { readAfterWrite } from '../adapters/scenarios/read-after-write.ts';
 import { tVisibility } from '../adapters/scenarios/t-visibility.ts';
@@ -14,6 +16,7 @@ import type { ExperimentParameters, Scenario } from '../domain/parameters.ts';
 import {
   type ExperimentReport,
   environmentFor,
+  faultNote,
   type ReplicationFacts,
   type ResultRow,
 } from '../domain/report.ts';
@@ -36,6 +39,8 @@ const SCENARIO_RUNNERS: Record<Scenario, (ctx: RunContext) => Promise<ResultRow[
   oversell,
   'projection-lag': projectionLag,
   't-visibility': tVisibility,
+  failover,
+  partition,
 };
 
 /** The replica lag model the environment states (`REPLICATION_MODEL`), if any. */
@@ -112,6 +117,8 @@ export async function executeClaimed(
   options: { target: string; deadline: Deadline; onCleanupError?: (error: unknown) => void },
 ): Promise<ExperimentReport> {
   const environment = environmentFor(options.target, await replicationFacts());
+  const note = faultNote(claimed.scenario, options.target);
+  if (note) environment.note = `${environment.note} ${note}`;
   const startedAt = claimed.startedAt ?? new Date().toISOString();
   let report: ExperimentReport;
   try {

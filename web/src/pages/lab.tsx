@@ -12,7 +12,8 @@ const HELP: Record<keyof typeof LIMITS, string> = {
   trials: 'write-read pairs, counters, sales or stock changes',
   concurrency: 'workers racing on one item or row',
   stock: 'units for sale (oversell)',
-  thinkTimeMs: 'ms between a read and the write that depends on it',
+  thinkTimeMs: 'ms between a read and the write that depends on it (failover: between commits)',
+  seconds: 'how long the regions are cut apart (partition)',
 };
 
 export function LabPage({ route }: { route: Route }) {
@@ -127,6 +128,7 @@ function Start({ onStarted }: { onStarted: (id: string) => void }) {
     concurrency: '',
     stock: '',
     thinkTimeMs: '',
+    seconds: '',
   });
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [error, setError] = useState<unknown>();
