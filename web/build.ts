@@ -18,11 +18,14 @@ export interface ConsoleBuild {
   files: Map<string, Uint8Array>;
   /** Bytes of JavaScript loaded by the first page (the entry chunk and its static imports). */
   entryBytes: number;
+  /** The files of {@link entryBytes}: the entry chunk and its static imports (keys of `files`). */
+  entryFiles: string[];
   /** Bytes of all JavaScript chunks. */
   totalJsBytes: number;
 }
 
-const OPTIONS = {
+/** The console's esbuild options (also the bench's, for its baseline bundle). */
+export const CONSOLE_BUILD_OPTIONS = {
   entryPoints: { main: path.join(WEB_ROOT, 'src/main.tsx') },
   absWorkingDir: WEB_ROOT,
   // Nothing is written there (write: false): it only names the files.
@@ -48,15 +51,15 @@ const OPTIONS = {
 
 /** Builds the console in memory (the local cloud serves it from there). */
 export async function buildConsole(): Promise<ConsoleBuild> {
-  return assemble(await esbuild.build(OPTIONS));
+  return assemble(await esbuild.build(CONSOLE_BUILD_OPTIONS));
 }
 
 /** The same build, synchronously (CDK's local bundling hook is synchronous). */
 export function buildConsoleSync(): ConsoleBuild {
-  return assemble(esbuild.buildSync(OPTIONS));
+  return assemble(esbuild.buildSync(CONSOLE_BUILD_OPTIONS));
 }
 
-function assemble(result: esbuild.BuildResult<typeof OPTIONS>): ConsoleBuild {
+function assemble(result: esbuild.BuildResult<typeof CONSOLE_BUILD_OPTIONS>): ConsoleBuild {
   const files = new Map<string, Uint8Array>();
   const dist = path.join(WEB_ROOT, 'dist');
   for (const file of result.outputFiles) files.set(path.relative(dist, file.path), file.contents);
@@ -76,7 +79,8 @@ function assemble(result: esbuild.BuildResult<typeof OPTIONS>): ConsoleBuild {
   const totalJsBytes = Object.entries(outputs)
     .filter(([k]) => k.endsWith('.js'))
     .reduce((sum, [, o]) => sum + o.bytes, 0);
-  return { files, entryBytes, totalJsBytes };
+  const entryFiles = [entry, ...staticImports.map((i) => i.path)].map((k) => url(k).slice(1));
+  return { files, entryBytes, entryFiles, totalJsBytes };
 }
 
 /** Writes a build to `outDir` (the `Web` stack's asset). */

@@ -16,6 +16,8 @@ export interface RunningCloud {
   /** Milliseconds from spawn to the `ready` line, and the line itself. */
   readyMs: number;
   readyLine: string;
+  /** CPU seconds the start took (the whole process tree, the synth's finished children included). */
+  readyCpuSeconds: number;
   endpoints: { dynamodb: string; s3: string };
   /** The Postgres it uses, when the caller gave one (`DATABASE_URL`). */
   databaseUrl?: string;
@@ -71,6 +73,7 @@ export async function startCloud(options: {
     child.once('exit', (code) => reject(new Error(`local cloud exited with ${code}: ${output}${stderr}`)));
   });
   const readyMs = performance.now() - started;
+  const readyCpuSeconds = treeCpuSeconds(child.pid as number);
   const endpoints = (
     JSON.parse(readFileSync(path.join(options.stateDir, 'endpoints.json'), 'utf8')) as EndpointsFile
   ).endpoints ?? { dynamodb: '', s3: '' };
@@ -81,6 +84,7 @@ export async function startCloud(options: {
     stateDir: options.stateDir,
     readyMs,
     readyLine: ready.line,
+    readyCpuSeconds,
     endpoints,
     databaseUrl: options.databaseUrl,
     logs,
@@ -131,6 +135,26 @@ export function processTree(rootPid: number): { pid: number; rssKb: number; cmdl
   return tree;
 }
 
+/**
+ * CPU seconds (user + system) a process tree has used: each process's own and those of its children
+ * that have ended (Linux /proc/<pid>/stat fields 14–17, in clock ticks of 1/100 s).
+ */
+export function treeCpuSeconds(rootPid: number): number {
+  let ticks = 0;
+  for (const p of processTree(rootPid)) {
+    try {
+      // Fields after the command name (which may hold spaces), which ends with the last ')'.
+      const stat = readFileSync(`/proc/${p.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // fields[0] is field 3 (state): utime, stime, cutime, cstime are fields 14–17.
+      for (const i of [11, 12, 13, 14]) ticks += Number(fields[i] ?? 0);
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return ticks / 100;
+}
+
 /** Sum of RSS over a process tree, in MB, and its process count. */
 export function treeRss(rootPid: number): { mb: number; processes: number } {
   const tree = processTree(rootPid);
@@ -157,7 +181,9 @@ export async function call<T = Record<string, unknown>>(
     try {
       return await callOnce<T>(url, method, route, options);
     } catch (error) {
-      if (attempt >= (options.retries ?? 0) || !/: 5\d\d /.test((error as Error).message)) throw error;
+      // A 5xx, or a connection refused or reset by a loaded local cloud (fetch's TypeError).
+      const retriable = /: 5\d\d /.test((error as Error).message) || error instanceof TypeError;
+      if (attempt >= (options.retries ?? 0) || !retriable) throw error;
       options.onRetry?.();
       await new Promise((r) => setTimeout(r, 500 * (attempt + 1)));
     }

@@ -3,12 +3,15 @@
  * `cdk.out`), its size and the time from spawning a Node process to its handler module being
  * loaded, against an empty handler (`export const handler = async () => ({})`) started the same
  * way. Median of 3 starts each, run alternately; NODE_OPTIONS as in the template (source maps on).
+ * Each bundle gets the environment its function has in the local cloud (from the control API's
+ * `GET /functions`): handlers read their configuration at init, as on Lambda.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { readAssembly } from '../../local/cloud/assembly.ts';
+import type { EndpointsFile } from '../../local/cloud/local-cloud.ts';
 import { type BenchRow, measure, median } from '../lib/row.ts';
 
 interface Bundle {
@@ -16,8 +19,20 @@ interface Bundle {
   file: string;
   bytes: number;
   nodeOptions: string;
-  /** The function's variables; intrinsics (Ref, GetAtt…) become placeholders: init only reads them. */
+  /** The function's variables as the local cloud resolved them (secrets redacted: init only reads them). */
   env: Record<string, string>;
+}
+
+/** Function name → environment, from the local cloud's control API. */
+async function deployedEnvironments(stateDir: string): Promise<Map<string, Record<string, string>>> {
+  const { servicesUrl } = JSON.parse(
+    readFileSync(path.join(stateDir, 'endpoints.json'), 'utf8'),
+  ) as EndpointsFile;
+  const token = readFileSync(path.join(stateDir, 'control-token'), 'utf8').trim();
+  const response = await fetch(`${servicesUrl}/functions`, { headers: { authorization: `Bearer ${token}` } });
+  if (!response.ok) throw new Error(`GET /functions of the local cloud: ${response.status}`);
+  const list = (await response.json()) as { name: string; environment: Record<string, string> }[];
+  return new Map(list.map((f) => [f.name, f.environment]));
 }
 
 /** Milliseconds from spawn to "loaded" printed after the module's import finished. */
@@ -52,6 +67,7 @@ export const row: BenchRow = {
   async run(ctx) {
     const cloud = await ctx.cloud();
     const assembly = path.join(cloud.stateDir, 'cdk.out');
+    const deployed = await deployedEnvironments(cloud.stateDir);
     const bundles = new Map<string, Bundle>();
     for (const stack of await readAssembly(assembly)) {
       for (const [id, resource] of Object.entries(stack.template.Resources ?? {})) {
@@ -65,16 +81,15 @@ export const row: BenchRow = {
         const dir = path.join(assembly, asset);
         const entry = readdirSync(dir).find((f) => /^index\.(mjs|js)$/.test(f));
         if (!entry || bundles.has(dir)) continue;
-        const env = (r.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)
-          ?.Variables;
+        // The local cloud names a function `<stack>-<logical id>` (local/cloud/deploy.ts).
+        const env = deployed.get(`${stack.stackName}-${id}`.slice(0, 64));
+        if (!env) throw new Error(`function ${stack.stackName}-${id} is not deployed in the local cloud`);
         bundles.set(dir, {
           name: id.replace(/[0-9A-F]{8}$/, ''),
           file: path.join(dir, entry),
           bytes: statSync(path.join(dir, entry)).size,
-          nodeOptions: typeof env?.NODE_OPTIONS === 'string' ? env.NODE_OPTIONS : '',
-          env: Object.fromEntries(
-            Object.entries(env ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : `placeholder-${k}`]),
-          ),
+          nodeOptions: env.NODE_OPTIONS ?? '',
+          env,
         });
       }
     }

@@ -1,11 +1,12 @@
 /// <reference lib="dom" />
 
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ROUTES } from '../../shared/api/routes.ts';
+import { CHROMIUM_ARGS, findChromium } from '../support/chromium.ts';
 import { api, createProduct, eventually, tokenFor, uniqueId } from './helpers.ts';
 
 /**
@@ -14,18 +15,6 @@ import { api, createProduct, eventually, tokenFor, uniqueId } from './helpers.ts
  * page in `test-results/web-console/`.
  */
 const SHOTS = path.resolve(import.meta.dirname, '../../test-results/web-console');
-
-/** Debian's `chromium` (what `.ci/run` installs), or another Chromium/Chrome named by CHROMIUM_PATH. */
-function findChromium(): string | undefined {
-  const candidates = [
-    process.env.CHROMIUM_PATH,
-    '/usr/bin/chromium',
-    '/usr/bin/chromium-browser',
-    '/usr/bin/google-chrome',
-    '/usr/bin/google-chrome-stable',
-  ];
-  return candidates.find((c): c is string => !!c && existsSync(c));
-}
 
 const executablePath = findChromium();
 /** Deadlines for what the page shows after a request (the machine may be busy). */
@@ -45,7 +34,7 @@ describe.skipIf(!executablePath)('web console in headless Chromium', () => {
   beforeAll(async () => {
     consoleUrl = inject('consoleUrl');
     mkdirSync(SHOTS, { recursive: true });
-    browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+    browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
     category = uniqueId('web').toLowerCase();
     const admin = await tokenFor('web-admin', { admin: true });
     product = await createProduct({ name: 'Espresso cup', category, priceCents: 1299 });
