@@ -16,7 +16,8 @@ export interface Synthesized {
 
 /**
  * Builds the shop for a target and stage the way `cdk synth` does (cdk.json context, cdk-nag
- * validation), but without bundling the functions, so tests stay fast and offline.
+ * validation), but without bundling the functions or the CDK's template linter, so tests stay fast
+ * and offline.
  */
 export function synth(
   target: Target = 'aws',
@@ -25,6 +26,9 @@ export function synth(
 ): Synthesized {
   const app = new App({
     context: { ...cdkJson.context, target, stage, 'aws:cdk:bundling-stacks': [], ...extra },
+    // The CDK's built-in CloudFormation linter (WebAssembly) was most of each synth's CPU time here;
+    // it only reports, and `npm run synth` of every target in CI runs it on the same templates.
+    builtinCloudFormationValidation: false,
   });
   const shop = buildShop(app, readConfig(app));
   app.synth();
