@@ -4,7 +4,7 @@
  * loaded, against an empty handler (`export const handler = async () => ({})`) started the same
  * way. Median of 3 starts each, run alternately; NODE_OPTIONS as in the template (source maps on).
  * Each bundle gets the environment its function has in the local cloud (from the control API's
- * `GET /functions`): handlers read their configuration at init, as on Lambda.
+ * `GET /_local/functions`): handlers read their configuration at init, as on Lambda.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -29,8 +29,10 @@ async function deployedEnvironments(stateDir: string): Promise<Map<string, Recor
     readFileSync(path.join(stateDir, 'endpoints.json'), 'utf8'),
   ) as EndpointsFile;
   const token = readFileSync(path.join(stateDir, 'control-token'), 'utf8').trim();
-  const response = await fetch(`${servicesUrl}/functions`, { headers: { authorization: `Bearer ${token}` } });
-  if (!response.ok) throw new Error(`GET /functions of the local cloud: ${response.status}`);
+  const response = await fetch(`${servicesUrl}/_local/functions`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  if (!response.ok) throw new Error(`GET /_local/functions of the local cloud: ${response.status}`);
   const list = (await response.json()) as { name: string; environment: Record<string, string> }[];
   return new Map(list.map((f) => [f.name, f.environment]));
 }

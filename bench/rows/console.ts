@@ -56,11 +56,11 @@ async function pageLoads(cloud: RunningCloud, consoleUrl: string, runs: number) 
         page.setDefaultTimeout(60_000);
         await page.goto(url, { waitUntil: 'load' });
         if (until === 'document')
-          return page.evaluate(
+          return await page.evaluate(
             () => (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).loadEventEnd,
           );
         await page.waitForFunction(() => performance.getEntriesByName('shop:products-shown').length > 0);
-        return page.evaluate(
+        return await page.evaluate(
           () => performance.getEntriesByName('shop:products-shown')[0]?.startTime ?? Number.NaN,
         );
       } finally {
