@@ -69,11 +69,16 @@ function assemble(result: esbuild.BuildResult<typeof CONSOLE_BUILD_OPTIONS>): Co
   const entry = Object.keys(outputs).find((k) => outputs[k]?.entryPoint?.endsWith('src/main.tsx'));
   if (!entry) throw new Error('web console build: no entry chunk');
   const css = outputs[entry]?.cssBundle;
+  const staticImports = (outputs[entry]?.imports ?? []).filter((i) => i.kind === 'import-statement');
+  // The entry's static imports are fetched with it, not one round trip after it is parsed.
+  const preload = staticImports
+    .map((i) => `<link rel="modulepreload" href="${url(i.path)}" />`)
+    .join('\n    ');
   const html = readFileSync(path.join(WEB_ROOT, 'index.html'), 'utf8')
     .replace('%MAIN%', url(entry))
-    .replace('%CSS%', css ? url(css) : '');
+    .replace('%CSS%', css ? url(css) : '')
+    .replace('%PRELOAD%', preload);
   files.set('index.html', new TextEncoder().encode(html));
-  const staticImports = (outputs[entry]?.imports ?? []).filter((i) => i.kind === 'import-statement');
   const entryBytes =
     (outputs[entry]?.bytes ?? 0) + staticImports.reduce((sum, i) => sum + (outputs[i.path]?.bytes ?? 0), 0);
   const totalJsBytes = Object.entries(outputs)
