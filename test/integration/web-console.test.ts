@@ -275,6 +275,21 @@ describe.skipIf(!executablePath)('web console in headless Chromium', () => {
     // The reference is the API's own GET /openapi.json, one row per manifest route.
     await page.getByRole('cell', { name: '/openapi.json', exact: true }).waitFor();
     expect(await page.locator('section[aria-label="Routes"] tbody tr').count()).toBe(ROUTES.length);
+    // One operation: what it asks for and what it answers, as the served document says.
+    const served = await api<{
+      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    }>('/openapi.json');
+    await page.locator('a[href="#/api/placeOrder"]').click();
+    await page.getByRole('heading', { name: 'POST /orders' }).waitFor();
+    await page.getByRole('cell', { name: 'Idempotency-Key', exact: true }).waitFor();
+    expect(await page.getByTestId('operation-auth').textContent()).toBe('user');
+    const body = page.locator('section[aria-label="Request body (application/json)"] tbody tr');
+    expect(await body.first().textContent()).toContain('region');
+    expect(await page.locator('section[aria-label="Responses"] tbody tr').count()).toBe(
+      Object.keys(served.body.paths['/orders']?.post?.responses ?? {}).length,
+    );
+    await page.getByRole('cell', { name: '201', exact: true }).waitFor();
+    await shot(page, 'api-operation');
     await context.close();
   });
 });

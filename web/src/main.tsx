@@ -102,7 +102,7 @@ function Shell({ config }: { config: ConsoleConfig }) {
   else if (section === 'lab') page = <LabPage route={route} />;
   else if (section === 'lake') page = <LakePage />;
   else if (section === 'local' && config.mode === 'local') page = <LocalCloudPage />;
-  else if (section === 'api') page = <ApiReference />;
+  else if (section === 'api') page = <ApiReference route={route} />;
   else page = <p class="notice">No page here. Try the store.</p>;
 
   return (
