@@ -528,7 +528,9 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         postgres: postgresSet
           ? `postgres://127.0.0.1:${postgresSet.endpoint.port}`
           : emulators.postgres.endpoint,
-        ...(postgresSet?.standby ? { postgresReader: `postgres://127.0.0.1:${postgresSet.reader.port}` } : {}),
+        ...(postgresSet?.standby
+          ? { postgresReader: `postgres://127.0.0.1:${postgresSet.reader.port}` }
+          : {}),
         dynamodbLocal: emulators.dynamodb.endpoint,
       },
       stateDir,

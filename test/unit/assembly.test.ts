@@ -116,7 +116,7 @@ if (fs.existsSync('infra/fail')) process.exit(3);
     expect((await synthesize({ root: p.root, outdir: p.outdir, context: { target: 'aws' } })).cached).toBe(
       true,
     );
-  });
+  }, 120_000);
 
   it('passes the context like the cdk CLI, leaves template validation to `npm run synth`, and keeps no key after a failed synth', async () => {
     const p = project();
@@ -139,5 +139,5 @@ if (fs.existsSync('infra/fail')) process.exit(3);
       false,
     );
     expect(p.runs()).toBe(3);
-  });
+  }, 120_000);
 });
