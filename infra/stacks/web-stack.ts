@@ -8,6 +8,7 @@ import {
   RemovalPolicy,
   Stack,
   type StackProps,
+  Token,
   Validations,
 } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
@@ -211,7 +212,10 @@ function acknowledgeBucketDeployment(stack: Stack, siteObjects: string): void {
       })),
       ...[
         '*',
-        'arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*',
+        // As cdk-nag renders the asset bucket: the stack's own partition and region when the app sets one.
+        Token.isUnresolved(stack.region)
+          ? 'arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*'
+          : `arn:${Token.isUnresolved(stack.partition) ? '<AWS::Partition>' : stack.partition}:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-${stack.region}/*`,
         siteObjects,
       ].map((resource) => ({ id: `AwsSolutions-IAM5[Resource::${resource}]`, reason: wildcard })),
     );
