@@ -62,7 +62,10 @@ export async function isControlAuthorized(
   }
 }
 
-/** `postgres://user:secret@host/db` → `postgres://user:****@host/db`; other text unchanged. */
+/**
+ * `postgres://user:secret@host/db` → `postgres://user:****@host/db`, wherever such a URL appears in
+ * the value (also inside JSON, e.g. a per-region endpoint map); other text unchanged.
+ */
 export function redactSecrets(value: string): string {
-  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/i, '$1****@');
+  return value.replace(/\b([a-z][a-z0-9+.-]*:\/\/[^:/@\s"']*:)[^@\s"'/]*@/gi, '$1****@');
 }
