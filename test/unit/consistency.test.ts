@@ -200,6 +200,10 @@ describe('t-visibility', () => {
       INLINE_LIMIT_MS,
     );
     expect(estimateDurationMs(resolveParameters({ scenario: 't-visibility' }))).toBeLessThan(MAX_RUN_MS);
+    // Even a small run is queued: its trials sleep on purpose and wait for the replica.
+    expect(
+      estimateDurationMs(resolveParameters({ scenario: 't-visibility', trials: 40, concurrency: 16 })),
+    ).toBeGreaterThan(INLINE_LIMIT_MS);
   });
 
   const curve = (rates: [number, number | null][]) =>

@@ -132,15 +132,20 @@ export function estimateDurationMs(p: ExperimentParameters): number {
     case 'projection-lag':
       return FIXED_MS + p.trials * (3 * POSTGRES_MS + EVENT_DELIVERY_MS);
     case 't-visibility':
+      // Always queued (202), however few the trials: each trial sleeps on purpose (2·t per delay) and
+      // every read-your-writes read waits for the replica to replay the write (its apply delay), so
+      // round trips alone do not bound it; a 201 answer would gamble with API Gateway's 29 s (a
+      // 40-trial run took over 25 s on a busy 2-core machine).
       // Per delay: DynamoDB (write, wait, three reads in parallel), then Postgres (write, token, wait, reads).
-      return (
+      return Math.max(
+        INLINE_LIMIT_MS + 1,
         FIXED_MS +
-        VISIBILITY_DELAYS_MS.reduce<number>(
-          (sum, t) => sum + rounds(p.trials) * (2 * t + 2 * DYNAMODB_MS + 4 * POSTGRES_MS),
-          0,
-        ) +
-        // cleanup: one replicated delete per trial's item, 25 to a batch
-        Math.ceil((p.trials * VISIBILITY_DELAYS_MS.length) / 25) * DYNAMODB_MS
+          VISIBILITY_DELAYS_MS.reduce<number>(
+            (sum, t) => sum + rounds(p.trials) * (2 * t + 2 * DYNAMODB_MS + 4 * POSTGRES_MS),
+            0,
+          ) +
+          // cleanup: one replicated delete per trial's item, 25 to a batch
+          Math.ceil((p.trials * VISIBILITY_DELAYS_MS.length) / 25) * DYNAMODB_MS,
       );
     case 'failover':
       // Per failover and mode: 2 s of writes, the crash and promotion (≈5 s), 1.5 s after, a new standby.
