@@ -104,8 +104,14 @@ export async function finishRun(
   );
 }
 
+/**
+ * One run's record, read strongly: whoever polls a run (the API, the CLI) must see the status its
+ * last step wrote, not a replica's older copy (RUNNING after the run FAILED, seen with replication on).
+ */
 export async function getRun(runId: string): Promise<Run | undefined> {
-  const out = await dynamoDocumentClient().send(new GetCommand({ TableName: table(), Key: runKey(runId) }));
+  const out = await dynamoDocumentClient().send(
+    new GetCommand({ TableName: table(), Key: runKey(runId), ConsistentRead: true }),
+  );
   return out.Item ? toRun(out.Item) : undefined;
 }
 
