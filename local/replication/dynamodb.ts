@@ -95,6 +95,13 @@ export interface ReplicationStats {
   errors: number;
 }
 
+/** A read in flight on a lagging copy: when it arrived, which items it reads (all when absent). */
+interface InFlightRead {
+  at: number;
+  items?: Set<string>;
+  done: Promise<void>;
+}
+
 interface TableInfo {
   keyNames: string[];
   gsis: Set<string>;
@@ -147,6 +154,13 @@ export class DynamoDbReplication {
   /** Per copy and item: lagged entries not applied yet (a read there first applies those already due). */
   private readonly pending = new Map<string, { due: number; wake: () => void; done: Promise<void> }[]>();
   private readonly sleepers = new Set<() => void>();
+  /**
+   * Reads in flight on each lagging copy, with when they arrived and which items they read (none:
+   * the whole copy, as a Query or Scan does). A lagged apply waits for the reads that arrived before
+   * it was due, so a read answers as of its arrival: the lag it sees is the sampled one, however long
+   * it then waits for DynamoDB Local on a busy machine.
+   */
+  private readonly inFlightReads = new Map<string, Set<InFlightRead>>();
   private flushing = false;
   private server?: Server;
   private model: LagModel;
@@ -245,6 +259,7 @@ export class DynamoDbReplication {
   // Request handling
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const arrivedAt = performance.now();
     this.counters.requests++;
     try {
       const chunks: Buffer[] = [];
@@ -257,7 +272,7 @@ export class DynamoDbReplication {
         return this.reply(res, await this.send(target, raw, authorization));
       }
       const input = JSON.parse(raw) as Json;
-      const answer = await this.route(operation, input, raw, authorization);
+      const answer = await this.route(operation, input, raw, authorization, arrivedAt);
       this.reply(res, answer.response);
       answer.afterAck?.();
     } catch (error) {
@@ -291,6 +306,7 @@ export class DynamoDbReplication {
     input: Json,
     raw: string,
     authorization: string,
+    arrivedAt: number,
   ): Promise<{ response: Upstream; afterAck?: () => void }> {
     const forward = () => this.send(`${PROTOCOL}.${operation}`, raw, authorization);
     const table = input.TableName as string | undefined;
@@ -303,19 +319,18 @@ export class DynamoDbReplication {
         const role = this.readRole(table, input);
         this.counters.readsByCopy[role]++;
         if (role === 'leader') return { response: await forward() };
-        if (role === 'lagging' || role === 'index') {
-          const key = operation === 'GetItem' ? [input.Key as AttributeMap] : undefined;
-          await this.catchUp(copyName(table, role), table, key);
-        }
-        const response = await this.call(
-          operation,
-          { ...input, TableName: copyName(table, role) },
-          authorization,
-        );
-        return { response: this.renameTables(response, { [copyName(table, role)]: table }) };
+        const copy = copyName(table, role);
+        const keys = operation === 'GetItem' ? [input.Key as AttributeMap] : undefined;
+        const lags = role === 'lagging' || role === 'index';
+        const response = await (lags
+          ? this.readAsOf(copy, table, keys, arrivedAt, () =>
+              this.call(operation, { ...input, TableName: copy }, authorization),
+            )
+          : this.call(operation, { ...input, TableName: copy }, authorization));
+        return { response: this.renameTables(response, { [copy]: table }) };
       }
       case 'BatchGetItem':
-        return { response: await this.batchGet(input, raw, authorization) };
+        return { response: await this.batchGet(input, raw, authorization, arrivedAt) };
       case 'PutItem':
       case 'UpdateItem':
       case 'DeleteItem': {
@@ -413,23 +428,74 @@ export class DynamoDbReplication {
     return pick === 0 ? 'leader' : pick === 1 ? 'follower' : 'lagging';
   }
 
-  private async batchGet(input: Json, raw: string, authorization: string): Promise<Upstream> {
+  private async batchGet(
+    input: Json,
+    raw: string,
+    authorization: string,
+    arrivedAt: number,
+  ): Promise<Upstream> {
     const requestItems = (input.RequestItems ?? {}) as Record<string, Json>;
     const back: Record<string, string> = {};
     const rewritten: Record<string, Json> = {};
+    const lagging: { copy: string; table: string; keys: AttributeMap[] }[] = [];
     for (const [name, spec] of Object.entries(requestItems)) {
       let role: CopyRole = 'leader';
       if (this.tables.has(name) && spec.ConsistentRead !== true) role = this.randomReplica();
       if (this.tables.has(name)) this.counters.readsByCopy[role]++;
       const copy = copyName(name, role);
-      if (role === 'lagging') await this.catchUp(copy, name, (spec.Keys ?? []) as AttributeMap[]);
+      if (role === 'lagging') lagging.push({ copy, table: name, keys: (spec.Keys ?? []) as AttributeMap[] });
       back[copy] = name;
       rewritten[copy] = spec;
     }
     if (Object.keys(back).every((copy) => back[copy] === copy))
       return this.send(`${PROTOCOL}.BatchGetItem`, raw, authorization);
-    const response = await this.call('BatchGetItem', { ...input, RequestItems: rewritten }, authorization);
+    const read = () => this.call('BatchGetItem', { ...input, RequestItems: rewritten }, authorization);
+    // At most one lagging copy per table, and a BatchGetItem names each table once.
+    const response = await lagging.reduceRight<() => Promise<Upstream>>(
+      (inner, l) => () => this.readAsOf(l.copy, l.table, l.keys, arrivedAt, inner),
+      read,
+    )();
     return this.renameTables(response, back);
+  }
+
+  /**
+   * Runs `read` on a lagging copy as of `arrivedAt`: first applies what was due there by then (for
+   * `keys`, or all its items), and holds back what falls due later until the read has its answer.
+   */
+  private async readAsOf<T>(
+    copy: string,
+    table: string,
+    keys: AttributeMap[] | undefined,
+    arrivedAt: number,
+    read: () => Promise<T>,
+  ): Promise<T> {
+    let end: () => void = () => {};
+    const entry: InFlightRead = {
+      at: arrivedAt,
+      items: keys && new Set(keys.map((key) => `${table}\u0000${canonical(key)}`)),
+      done: new Promise<void>((resolve) => {
+        end = resolve;
+      }),
+    };
+    const reads = this.inFlightReads.get(copy) ?? new Set<InFlightRead>();
+    reads.add(entry);
+    this.inFlightReads.set(copy, reads);
+    try {
+      await this.catchUp(copy, table, keys, arrivedAt);
+      return await read();
+    } finally {
+      reads.delete(entry);
+      if (reads.size === 0 && this.inFlightReads.get(copy) === reads) this.inFlightReads.delete(copy);
+      end();
+    }
+  }
+
+  /** Waits for the reads on `copy` (of item `id`, or of the whole copy) that arrived before `due`. */
+  private readsBefore(copy: string, id: string, due: number): Promise<unknown> | undefined {
+    const reads = this.inFlightReads.get(copy);
+    if (!reads) return undefined;
+    const earlier = [...reads].filter((r) => r.at < due && (!r.items || r.items.has(id)));
+    return earlier.length ? Promise.all(earlier.map((r) => r.done)) : undefined;
   }
 
   /** Maps copy names in an answer (Responses, UnprocessedKeys, ConsumedCapacity) back to the table's. */
@@ -516,6 +582,7 @@ export class DynamoDbReplication {
     this.pending.set(chainId, [...(this.pending.get(chainId) ?? []), entry]);
     const tail: Promise<void> = (previous?.tail ?? Promise.resolve())
       .then(() => Promise.race([this.sleepUntil(due), woken]))
+      .then(() => (this.flushing ? undefined : this.readsBefore(copy, id, due)))
       .then(() => this.apply(copy, key, image))
       .catch((error: unknown) => {
         this.counters.errors++;
@@ -536,8 +603,12 @@ export class DynamoDbReplication {
    * Before a lagging copy answers, applies what is due there (for `keys`, or all its items): the lag
    * a read sees is then the sampled one, not that plus a late timer or a busy DynamoDB Local.
    */
-  private async catchUp(copy: string, table: string, keys?: AttributeMap[]): Promise<void> {
-    const now = performance.now();
+  private async catchUp(
+    copy: string,
+    table: string,
+    keys: AttributeMap[] | undefined,
+    now: number,
+  ): Promise<void> {
     const chains = keys
       ? keys.map((key) => `${copy}\u0000${table}\u0000${canonical(key)}`)
       : [...this.pending.keys()].filter((chainId) => chainId.startsWith(`${copy}\u0000`));
