@@ -43,9 +43,10 @@ export function windowEnd(date: string, now: Date, settleSeconds: number): strin
  * is written).
  *
  * Each table is one `COPY (query) TO STDOUT` streamed through gzip to a file (memory: stream
- * buffers, whatever the size), both in one REPEATABLE READ transaction so lines and orders come from
- * the same snapshot. Postgres renders the JSON; CSV mode with a quote and delimiter that JSON text
- * never contains (control characters are escaped in JSON) passes each line through unchanged.
+ * buffers, whatever the size); the two run at once in REPEATABLE READ transactions sharing one
+ * snapshot, so lines and orders come from the same state of the database. Postgres renders the
+ * JSON; CSV mode with a quote and delimiter that JSON text never contains (control characters are
+ * escaped in JSON) passes each line through unchanged.
  */
 export async function extractOrders(
   db: pg.Pool,
@@ -57,29 +58,42 @@ export async function extractOrders(
   const dir = createScratchDir('extract');
   const name = batchName(window.after);
   const client = await db.connect();
+  // The lines' COPY runs beside the orders' on a second connection that imports the first one's
+  // snapshot (`pg_export_snapshot`): both see the same data, and the two streams (Postgres' JSON
+  // rendering, our gzip) use two cores instead of one after the other.
+  let second: pg.PoolClient | undefined;
   try {
     const after = `(${client.escapeLiteral(window.after.updatedAt)}::timestamptz, ${client.escapeLiteral(window.after.orderId)}::uuid)`;
     const upTo = `${client.escapeLiteral(window.upTo)}::timestamptz`;
-    await client.query('begin isolation level repeatable read read only');
     // A bulk export may run for minutes: its own bound, below the ETL function's 15-minute timeout,
     // instead of the request-path statement timeout the pool may carry.
-    await client.query(`set local statement_timeout = '14min'`);
-    const orders = await copyToGzip(
-      client,
-      `select row_to_json(o)::text from orders o
-        where (o.updated_at, o.order_id) > ${after} and o.updated_at <= ${upTo}
-        order by o.updated_at, o.order_id`,
-      path.join(dir, 'orders.jsonl.gz'),
-    );
-    const items = await copyToGzip(
-      client,
-      `select (to_jsonb(i) || jsonb_build_object('order_updated_at', o.updated_at, 'order_created_at', o.created_at))::text
-         from order_items i join orders o on o.region = i.region and o.order_id = i.order_id
-        where (o.updated_at, o.order_id) > ${after} and o.updated_at <= ${upTo}
-        order by o.updated_at, i.order_id, i.product_id`,
-      path.join(dir, 'items.jsonl.gz'),
-    );
-    await client.query('commit');
+    const begin = async (c: pg.PoolClient, snapshot?: string) => {
+      await c.query('begin isolation level repeatable read read only');
+      if (snapshot) await c.query(`set transaction snapshot ${c.escapeLiteral(snapshot)}`);
+      await c.query(`set local statement_timeout = '14min'`);
+    };
+    await begin(client);
+    const { rows } = await client.query<{ id: string }>('select pg_export_snapshot() as id');
+    second = await db.connect();
+    await begin(second, rows[0]?.id);
+    const [orders, items] = await Promise.all([
+      copyToGzip(
+        client,
+        `select row_to_json(o)::text from orders o
+          where (o.updated_at, o.order_id) > ${after} and o.updated_at <= ${upTo}
+          order by o.updated_at, o.order_id`,
+        path.join(dir, 'orders.jsonl.gz'),
+      ),
+      copyToGzip(
+        second,
+        `select (to_jsonb(i) || jsonb_build_object('order_updated_at', o.updated_at, 'order_created_at', o.created_at))::text
+           from order_items i join orders o on o.region = i.region and o.order_id = i.order_id
+          where (o.updated_at, o.order_id) > ${after} and o.updated_at <= ${upTo}
+          order by o.updated_at, i.order_id, i.product_id`,
+        path.join(dir, 'items.jsonl.gz'),
+      ),
+    ]);
+    await Promise.all([client.query('commit'), second.query('commit')]);
     let watermark = window.after;
     const objects: string[] = [];
     if (orders.lines > 0) {
@@ -102,9 +116,11 @@ export async function extractOrders(
     return { watermark, orders: stats(orders, { objects }), items: stats(items) };
   } catch (error) {
     await client.query('rollback').catch(() => {});
+    await second?.query('rollback').catch(() => {});
     throw error;
   } finally {
     client.release();
+    second?.release();
     removeScratchDir(dir);
   }
 }
@@ -140,7 +156,9 @@ async function copyToGzip(client: pg.PoolClient, sql: string, file: string): Pro
       done(null, chunk);
     },
   });
-  await pipeline(copy, count, createGzip({ level: 6 }), createWriteStream(file));
+  // Level 1: about three times gzip 6's speed for files about a quarter larger; the extract is the
+  // stage that holds a database snapshot open, and the raw zone is read once, by the transform.
+  await pipeline(copy, count, createGzip({ level: 1 }), createWriteStream(file));
   return {
     file,
     lines,
