@@ -57,6 +57,9 @@ describe('.github/workflows/ci.yml', () => {
     const ci = read('.ci/run');
     expect(ci).toContain('npm run lint');
     expect(ci).toContain('npm test');
+    // Issue 11: the suite must pass with the local cloud's replicas on (the default) and off.
+    expect(ci).toContain('npm run test:replication-off');
+    expect(scripts['test:replication-off']).toMatch(/^SHOP_REPLICATION=off /);
     expect(uses(job)).toEqual(expect.arrayContaining(['actions/setup-java@v4', 'actions/setup-node@v4']));
   });
 
