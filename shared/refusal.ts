@@ -11,22 +11,29 @@
 /** What kind of no: 404, 409, 412 and 422 over HTTP. */
 export type RefusalKind = 'not-found' | 'conflict' | 'precondition-failed' | 'unprocessable';
 
-/** The field a refusal is about, by its path in the request (`header.If-Match`, `items.productId`). */
-export interface RefusalDetail {
+/** A field an error is about, by its path in the request (`header.If-Match`, `items.productId`). */
+export interface ErrorDetail {
   path: string;
   message: string;
 }
 
-export class Refusal extends Error {
-  override name = 'Refusal';
-  readonly kind: RefusalKind;
+/**
+ * An error with a stable code for clients and the fields it is about, and a `kind` that says how it
+ * is answered: a {@link RefusalKind} for a {@link Refusal}, the HTTP status for an `HttpError`.
+ */
+export class CodedError<Kind> extends Error {
+  readonly kind: Kind;
   readonly code: string;
-  readonly details?: RefusalDetail[];
+  readonly details?: ErrorDetail[];
 
-  constructor(kind: RefusalKind, code: string, message: string, details?: RefusalDetail[]) {
+  constructor(kind: Kind, code: string, message: string, details?: ErrorDetail[]) {
     super(message);
     this.kind = kind;
     this.code = code;
     this.details = details;
   }
+}
+
+export class Refusal extends CodedError<RefusalKind> {
+  override name = 'Refusal';
 }

@@ -1,10 +1,7 @@
-import { Refusal, type RefusalKind } from '../refusal.ts';
+import { CodedError, type ErrorDetail, Refusal, type RefusalKind } from '../refusal.ts';
 
 /** One problem with the request, named by its path (`body.priceCents`, `query.limit`, `header.Idempotency-Key`). */
-export interface ErrorDetail {
-  path: string;
-  message: string;
-}
+export type { ErrorDetail };
 
 /**
  * An error that becomes an HTTP response: `{"error": code, "message": message, "details"?: [...]}`.
@@ -12,18 +9,10 @@ export interface ErrorDetail {
  * @example
  * throw new HttpError(404, 'NOT_FOUND', `Product ${id} does not exist`);
  */
-export class HttpError extends Error {
+export class HttpError extends CodedError<number> {
   override name = 'HttpError';
-  readonly statusCode: number;
-  readonly code: string;
-  readonly details?: ErrorDetail[];
-
-  constructor(statusCode: number, code: string, message: string, details?: ErrorDetail[]) {
-    super(message);
-    this.statusCode = statusCode;
-    this.code = code;
-    this.details = details;
-  }
+  /** The HTTP status (the error's kind). */
+  readonly statusCode = this.kind;
 
   toBody(): Record<string, unknown> {
     return {
