@@ -1,95 +1,54 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { identityFrom } from '../../shared/auth/identity.ts';
-import { clearCart, getCart, removeCartLine, setCartLine } from '../../shared/cart/adapters/cart-table.ts';
+import { cartPorts } from '../../shared/cart/adapters/wiring.ts';
 import {
   type Cart,
   CartLineInput,
   CartProductId,
-  CartVersionMismatch,
-  parseVersionHeader,
+  IfMatchVersion,
   toCartView,
   versionEtag,
 } from '../../shared/cart/domain.ts';
-import { getProduct } from '../../shared/catalog/adapters/catalog-table.ts';
-import { badRequest, HttpError, notFound } from '../../shared/http/errors.ts';
-import { header, parseBody, pathParameter } from '../../shared/http/request.ts';
+import { emptyCart, removeLine, setLine, viewCart } from '../../shared/cart/use-cases/edit-cart.ts';
+import { parseBody, parseHeader, pathParameter } from '../../shared/http/request.ts';
 import { json, noContent } from '../../shared/http/response.ts';
-import { routes } from '../../shared/http/router.ts';
-import { httpHandler } from '../../shared/middleware/http-handler.ts';
+import { httpRoutes } from '../../shared/middleware/http-handler.ts';
 
-/** The product id from the path: 1–64 characters, else 400 naming `path.productId`. */
-function productIdFrom(event: APIGatewayProxyEvent): string {
-  const productId = pathParameter(event, 'productId');
-  if (!CartProductId.safeParse(productId).success) {
-    throw badRequest('The product id is invalid', [
-      { path: 'path.productId', message: 'must be 1 to 64 characters' },
-    ]);
-  }
-  return productId;
-}
+/** Whose cart, and the version the write expects: `If-Match: <version>` (bare or quoted), else 400. */
+const cartWrite = (event: APIGatewayProxyEvent) => ({
+  userId: identityFrom(event).userId,
+  expectedVersion: parseHeader(event, 'If-Match', IfMatchVersion),
+});
 
-/** `If-Match: <version>` (bare or quoted), else `undefined`; anything else is a 400 naming `header.If-Match`. */
-function expectedVersionFrom(event: APIGatewayProxyEvent): number | undefined {
-  const expected = parseVersionHeader(header(event, 'If-Match'));
-  if (expected === null) {
-    throw badRequest('If-Match must be a cart version', [
-      { path: 'header.If-Match', message: 'must be a non-negative integer cart version, e.g. 3 or "3"' },
-    ]);
-  }
-  return expected;
-}
+/** A write of one line: the caller, the product id from the path (1–64 characters, else 400), If-Match. */
+const lineWrite = (event: APIGatewayProxyEvent) => {
+  const { userId } = identityFrom(event);
+  const productId = pathParameter(event, 'productId', CartProductId);
+  return { userId, productId, expectedVersion: parseHeader(event, 'If-Match', IfMatchVersion) };
+};
 
-/** Runs a conditional write; a version mismatch becomes 412 PRECONDITION_FAILED naming the current version. */
-async function conditionally(write: () => Promise<void>): Promise<void> {
-  try {
-    await write();
-  } catch (error) {
-    if (!(error instanceof CartVersionMismatch)) throw error;
-    throw new HttpError(
-      412,
-      'PRECONDITION_FAILED',
-      `The cart changed: it is at version ${error.current}, not ${error.expected}`,
-      [{ path: 'header.If-Match', message: `the current version is ${error.current}` }],
-    );
-  }
-}
-
+/** The cart as the API shows it, its version as the ETag (what `If-Match` sends back). */
 const cartResponse = (cart: Cart) => json(200, toCartView(cart), { etag: versionEtag(cart.version) });
 
 /**
  * The cart service: `GET /cart`, `PUT /cart/items/{productId}`, `DELETE /cart/items/{productId}` and
- * `DELETE /cart`, for the caller's own cart (the token's `sub`). Writes take `If-Match: <version>`.
+ * `DELETE /cart`, for the caller's own cart (the token's `sub`). Writes take `If-Match: <version>`;
+ * a cart at another version answers 412 naming the current one (`CartVersionMismatch`).
  */
-export const handler = httpHandler(
-  routes('cart', {
-    'GET /cart': async (event) => cartResponse(await getCart(identityFrom(event).userId)),
+export const handler = httpRoutes('cart', {
+  'GET /cart': async (event) => cartResponse(await viewCart(cartPorts, identityFrom(event).userId)),
 
-    'PUT /cart/items/{productId}': async (event) => {
-      const { userId } = identityFrom(event);
-      const productId = productIdFrom(event);
-      const expectedVersion = expectedVersionFrom(event);
-      const { quantity } = parseBody(event, CartLineInput);
-      const product = await getProduct(productId, { consistent: true });
-      if (!product) throw notFound(`Product ${productId} does not exist`);
-      await conditionally(() =>
-        setCartLine(userId, { productId, quantity, priceCents: product.priceCents }, { expectedVersion }),
-      );
-      return cartResponse(await getCart(userId));
-    },
+  'PUT /cart/items/{productId}': async (event) => {
+    const write = lineWrite(event);
+    const { quantity } = parseBody(event, CartLineInput);
+    return cartResponse(await setLine(cartPorts, { ...write, quantity }));
+  },
 
-    'DELETE /cart/items/{productId}': async (event) => {
-      const { userId } = identityFrom(event);
-      const productId = productIdFrom(event);
-      const expectedVersion = expectedVersionFrom(event);
-      await conditionally(() => removeCartLine(userId, productId, { expectedVersion }));
-      return cartResponse(await getCart(userId));
-    },
+  'DELETE /cart/items/{productId}': async (event) =>
+    cartResponse(await removeLine(cartPorts, lineWrite(event))),
 
-    'DELETE /cart': async (event) => {
-      const { userId } = identityFrom(event);
-      const expectedVersion = expectedVersionFrom(event);
-      await conditionally(() => clearCart(userId, { expectedVersion }));
-      return noContent();
-    },
-  }),
-);
+  'DELETE /cart': async (event) => {
+    await emptyCart(cartPorts, cartWrite(event));
+    return noContent();
+  },
+});

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { CursorTimestamp, keysetCursor } from '../http/cursor.ts';
+import { UUID } from '../ids.ts';
 import { SCENARIOS } from '../lab/domain/limits.ts';
 import { REGIONS } from '../orders/domain.ts';
 
@@ -12,6 +14,12 @@ import { REGIONS } from '../orders/domain.ts';
 export const OrderListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().max(512).optional(),
+});
+
+/** `GET /orders`' cursor: the last order of a page (`c`: its creation time to the microsecond, `o`: its id). */
+export const OrderCursor = keysetCursor(z.object({ c: CursorTimestamp, o: z.string().regex(UUID) }), {
+  toKey: ({ c, o }) => ({ createdAt: c, orderId: o }),
+  toWire: ({ createdAt, orderId }: { createdAt: string; orderId: string }) => ({ c: createdAt, o: orderId }),
 });
 
 /** `GET /consistency/experiments?limit=&scenario=&cursor=`. */

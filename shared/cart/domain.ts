@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Refusal } from '../refusal.ts';
 
 /** One line of a cart: the price is the catalog price when the line was last set. */
 export interface CartLine {
@@ -29,7 +30,10 @@ export const MAX_QUANTITY = 99;
 export const CART_TTL_SECONDS = 30 * 24 * 60 * 60;
 
 /** Product ids are at most 64 characters, as in the events (`events/schemas.ts`). */
-export const CartProductId = z.string().min(1).max(64);
+export const CartProductId = z
+  .string()
+  .min(1, 'must be 1 to 64 characters')
+  .max(64, 'must be 1 to 64 characters');
 
 /** The body of `PUT /cart/items/{productId}`. */
 export const CartLineInput = z.object({
@@ -81,6 +85,17 @@ export function parseVersionHeader(value: string | undefined): number | undefine
   return digits === undefined ? null : Number(digits);
 }
 
+/** `If-Match` on a cart write, as {@link parseVersionHeader} reads it: the version expected, or undefined. */
+export const IfMatchVersion = z
+  .string()
+  .optional()
+  .transform((value, ctx) => {
+    const version = parseVersionHeader(value);
+    if (version !== null) return version;
+    ctx.addIssue({ code: 'custom', message: 'must be a non-negative integer cart version, e.g. 3 or "3"' });
+    return z.NEVER;
+  });
+
 /** The `ETag` of a cart version, as `If-Match` accepts it back. */
 export const versionEtag = (version: number) => `"${version}"`;
 
@@ -109,14 +124,19 @@ export function linesTakenByOrder(
     .map((line) => line.productId);
 }
 
-/** A conditional cart write found the cart at another version than the caller expected. */
-export class CartVersionMismatch extends Error {
+/** A conditional cart write found the cart at another version than the caller expected (412 over HTTP). */
+export class CartVersionMismatch extends Refusal {
   override name = 'CartVersionMismatch';
   readonly expected: number;
   readonly current: number;
 
   constructor(expected: number, current: number) {
-    super(`The cart changed: it is at version ${current}, not ${expected}`);
+    super(
+      'precondition-failed',
+      'PRECONDITION_FAILED',
+      `The cart changed: it is at version ${current}, not ${expected}`,
+      [{ path: 'header.If-Match', message: `the current version is ${current}` }],
+    );
     this.expected = expected;
     this.current = current;
   }

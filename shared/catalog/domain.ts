@@ -1,22 +1,10 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { NewEvent } from '../../events/schemas.ts';
+import { Refusal } from '../refusal.ts';
+import type { Product } from './product.ts';
 
-/** A product as the API shows it. Money is integer cents in `currency` (ISO 4217). */
-export interface Product {
-  productId: string;
-  name: string;
-  description?: string;
-  category: string;
-  priceCents: number;
-  currency: string;
-  /** Stock as last seen by the catalog (projected from Postgres through InventoryChanged events). */
-  available: number;
-  /** Grows with every change of the product itself (not of its stock). */
-  version: number;
-  createdAt: string;
-  updatedAt: string;
-}
+export type { Product } from './product.ts';
 
 /** A category slug: lowercase letters, digits and dashes, e.g. `coffee-beans`. */
 export const Category = z
@@ -113,3 +101,23 @@ export function productRequestHash(input: ProductInput): string {
     .update(JSON.stringify([name, description ?? null, category, priceCents, currency]))
     .digest('hex');
 }
+
+/** No product has this id (404). */
+export const productNotFound = (productId: string) =>
+  new Refusal('not-found', 'NOT_FOUND', `Product ${productId} does not exist`);
+
+/** The Idempotency-Key of a create was used before with another body (422). */
+export const keyReused = () =>
+  new Refusal(
+    'unprocessable',
+    'IDEMPOTENCY_KEY_REUSED',
+    'This Idempotency-Key was used with a different request body',
+  );
+
+/** The first request with this Idempotency-Key is still running (409): the caller retries shortly. */
+export const requestInProgress = () =>
+  new Refusal(
+    'conflict',
+    'REQUEST_IN_PROGRESS',
+    'A request with this Idempotency-Key is still running; retry shortly',
+  );

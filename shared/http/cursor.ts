@@ -68,3 +68,29 @@ export function decodeCursor<S extends z.ZodType>(
   }
   return result.data;
 }
+
+/**
+ * A keyset listing's cursor: the key of a page's last item, sent as a small object under short
+ * names (`wire`). `decode` reads `query.cursor` into the key to continue after (undefined when
+ * there is none, 400 naming `query.cursor` when it is not one of ours); `encode` turns the last
+ * key into `nextCursor` (null when the page was the last).
+ *
+ * @example
+ * const OrderCursor = keysetCursor(z.object({ c: CursorTimestamp, o: z.uuid() }), {
+ *   toKey: ({ c, o }) => ({ createdAt: c, orderId: o }),
+ *   toWire: ({ createdAt, orderId }) => ({ c: createdAt, o: orderId }),
+ * });
+ */
+export function keysetCursor<W extends z.ZodType<object>, K>(
+  wire: W,
+  codec: { toKey: (value: z.infer<W>) => K; toWire: (key: K) => z.infer<W> },
+) {
+  return {
+    decode(cursor: string | undefined): K | undefined {
+      const value = decodeCursor(cursor, wire);
+      return value === undefined ? undefined : codec.toKey(value);
+    },
+    encode: (key: K | undefined): string | null =>
+      key === undefined ? null : encodeCursor(codec.toWire(key)),
+  };
+}

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { z } from 'zod';
+import { CONSISTENCY_TOKEN_HEADER, ConsistencyTokenHeader } from '../platform/read-your-writes.ts';
 import { badRequest, type ErrorDetail, HttpError } from './errors.ts';
 
 function toDetails(prefix: string, error: z.ZodError): ErrorDetail[] {
@@ -47,17 +48,29 @@ export function parseQuery<S extends z.ZodType>(
 /**
  * A path parameter API Gateway guarantees by the route, URL-decoded (a REST API passes it as the client sent
  * it: `a%40b` for `a@b`); a missing one is a wiring bug (500), a malformed escape a 400 naming `path.<name>`.
+ * With a `schema`, a value it refuses is a 400 naming `path.<name>` with the schema's message.
+ *
+ * @example
+ * const productId = pathParameter(event, 'productId', z.string().max(64, 'must be at most 64 characters'));
  */
-export function pathParameter(event: Pick<APIGatewayProxyEvent, 'pathParameters'>, name: string): string {
+export function pathParameter(
+  event: Pick<APIGatewayProxyEvent, 'pathParameters'>,
+  name: string,
+  schema?: z.ZodType<string, string>,
+): string {
   const value = event.pathParameters?.[name];
   if (!value) throw new HttpError(500, 'ROUTE_MISCONFIGURED', `Path parameter ${name} is missing`);
+  let decoded: string;
   try {
-    return decodeURIComponent(value);
+    decoded = decodeURIComponent(value);
   } catch {
     throw badRequest('The path is invalid', [
       { path: `path.${name}`, message: 'is not validly URL-encoded' },
     ]);
   }
+  const result = (schema ?? z.string()).safeParse(decoded);
+  if (!result.success) throw badRequest('The path is invalid', toDetails(`path.${name}`, result.error));
+  return result.data;
 }
 
 /** A header by name, case-insensitively (API Gateway keeps the client's spelling). */
@@ -68,6 +81,32 @@ export function header(event: Pick<APIGatewayProxyEvent, 'headers'>, name: strin
   }
   return undefined;
 }
+
+/**
+ * A header parsed by `schema`, which sees `undefined` when the header is absent; a value it refuses
+ * is a 400 naming `header.<name>` with the schema's message.
+ *
+ * @example
+ * const expectedVersion = parseHeader(event, 'If-Match', IfMatchVersion); // number | undefined
+ */
+export function parseHeader<S extends z.ZodType>(
+  event: Pick<APIGatewayProxyEvent, 'headers'>,
+  name: string,
+  schema: S,
+): z.infer<S> {
+  const result = schema.safeParse(header(event, name));
+  if (!result.success) {
+    throw badRequest(`The ${name} header is invalid`, toDetails(`header.${name}`, result.error));
+  }
+  return result.data;
+}
+
+/**
+ * The `x-consistency-token` a read sends back from a previous write's answer (read-your-writes,
+ * `shared/platform/read-your-writes.ts`): undefined when absent, 400 naming the header when malformed.
+ */
+export const consistencyToken = (event: Pick<APIGatewayProxyEvent, 'headers'>) =>
+  parseHeader(event, CONSISTENCY_TOKEN_HEADER, ConsistencyTokenHeader);
 
 /** `Idempotency-Key`: 1–128 visible ASCII characters. */
 const IdempotencyKey = z

@@ -3,9 +3,11 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { HandlerId, RouteKey } from '../api/routes.ts';
 import { requestBudgetMs } from '../budget.ts';
-import { HttpError } from '../http/errors.ts';
+import { HttpError, httpErrorOf } from '../http/errors.ts';
 import { json } from '../http/response.ts';
+import { type RouteHandler, routes } from '../http/router.ts';
 import { logger, metrics, tracer } from '../observability.ts';
 import { dependencyFailure } from '../platform/adapters/dependencies.ts';
 import { jwtAuth } from './jwt-auth.ts';
@@ -18,7 +20,8 @@ export type HttpHandler = (event: APIGatewayProxyEvent, context: Context) => Pro
 const RETRY_AFTER_SECONDS = '1';
 
 /**
- * Turns thrown errors into the API's error shape. {@link HttpError}s keep their status and code; a
+ * Turns thrown errors into the API's error shape. {@link HttpError}s keep their status and code, a
+ * use case's `Refusal` (`shared/refusal.ts`) gets its kind's status (404, 409, 412, 422); a
  * dependency that is down, frozen, overloaded or holding a lock too long (see
  * `shared/platform/adapters/dependencies.ts`) is a 503 `DEPENDENCY_UNAVAILABLE` naming it, with `Retry-After`;
  * anything else is logged with its stack and answered as a 500 that names only the request id.
@@ -27,12 +30,13 @@ export function httpErrors(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProx
   return {
     onError: async (request) => {
       const { error } = request;
-      if (error instanceof HttpError) {
-        if (error.statusCode >= 500) logger.error('request failed', { error });
+      const answer = httpErrorOf(error);
+      if (answer) {
+        if (answer.statusCode >= 500) logger.error('request failed', { error: answer });
         request.response = json(
-          error.statusCode,
-          error.toBody(),
-          error.statusCode === 503 ? { 'retry-after': RETRY_AFTER_SECONDS } : {},
+          answer.statusCode,
+          answer.toBody(),
+          answer.statusCode === 503 ? { 'retry-after': RETRY_AFTER_SECONDS } : {},
         );
         return;
       }
@@ -103,3 +107,15 @@ export function httpHandler(fn: HttpHandler) {
     .use(httpErrors())
     .use(jwtAuth());
 }
+
+/**
+ * An API function: {@link httpHandler} around the routes the manifest gives `handlerId`
+ * (`shared/http/router.ts`), one small function a route.
+ *
+ * @example
+ * export const handler = httpRoutes('cart', { 'GET /cart': view, 'DELETE /cart': empty, … });
+ */
+export const httpRoutes = <H extends HandlerId>(
+  handlerId: H,
+  table: NoInfer<Record<RouteKey<H>, RouteHandler>>,
+) => httpHandler(routes(handlerId, table));

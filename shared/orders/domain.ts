@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { REGIONS } from '../../events/schemas.ts';
+import { Refusal, type RefusalKind } from '../refusal.ts';
 
 export { REGIONS };
 export type Region = (typeof REGIONS)[number];
@@ -56,25 +57,40 @@ export function cartState(cart: {
 export const orderTotal = (lines: OrderLine[]) =>
   lines.reduce((sum, l) => sum + l.quantity * l.unitPriceCents, 0);
 
-/** Why an order or stock change was refused; handlers turn these into HTTP answers. */
-export class OrderError extends Error {
+/** The kind of each order refusal (its HTTP status: 404, 409, 422). */
+const ORDER_REFUSALS = {
+  CART_EMPTY: 'conflict',
+  INSUFFICIENT_STOCK: 'conflict',
+  PRODUCT_UNAVAILABLE: 'conflict',
+  IDEMPOTENCY_KEY_REUSED: 'unprocessable',
+  CART_ALREADY_ORDERED: 'conflict',
+  NOT_FOUND: 'not-found',
+  ALREADY_CANCELLED: 'conflict',
+} as const satisfies Record<string, RefusalKind>;
+
+/**
+ * Why an order or stock change was refused. A refusal about one product names it
+ * (`items.productId`); CART_ALREADY_ORDERED names the order the cart became (`orderId`).
+ */
+export class OrderError extends Refusal {
   override name = 'OrderError';
-  readonly code:
-    | 'CART_EMPTY'
-    | 'INSUFFICIENT_STOCK'
-    | 'PRODUCT_UNAVAILABLE'
-    | 'IDEMPOTENCY_KEY_REUSED'
-    | 'CART_ALREADY_ORDERED'
-    | 'ORDER_NOT_FOUND'
-    | 'ALREADY_CANCELLED';
+  declare readonly code: keyof typeof ORDER_REFUSALS;
   readonly productId?: string;
   /** CART_ALREADY_ORDERED: the order this cart state became. */
   readonly orderId?: string;
 
   constructor(code: OrderError['code'], message: string, ids: { productId?: string; orderId?: string } = {}) {
-    super(message);
-    this.code = code;
+    const details = ids.productId
+      ? [{ path: 'items.productId', message: ids.productId }]
+      : ids.orderId
+        ? [{ path: 'orderId', message: ids.orderId }]
+        : undefined;
+    super(ORDER_REFUSALS[code], code, message, details);
     this.productId = ids.productId;
     this.orderId = ids.orderId;
   }
 }
+
+/** The refusal for an order the caller does not have (another user's order looks the same). */
+export const orderNotFound = (orderId: string) =>
+  new OrderError('NOT_FOUND', `Order ${orderId} does not exist`);

@@ -9,7 +9,13 @@ function memoryPorts(cart: Cart, prices: Record<string, number>) {
   const orders = new Map<string, Order>();
   const requests = new Map<string, { requestHash: string; orderId: string }>();
   const placed: PlaceOrder[] = [];
+  const effects = { relayed: 0, counted: [] as string[], tokens: 0 };
   const ports: CheckoutPorts = {
+    relayEvents: async () => {
+      effects.relayed++;
+    },
+    count: (metric) => effects.counted.push(metric),
+    commitToken: async () => `0/${(++effects.tokens).toString(16).toUpperCase()}`,
     getCart: async () => cart,
     getProductsConsistent: async (ids) =>
       new Map(ids.filter((id) => id in prices).map((id) => [id, { priceCents: prices[id] as number }])),
@@ -34,7 +40,7 @@ function memoryPorts(cart: Cart, prices: Record<string, number>) {
       return { order, replayed: false };
     },
   };
-  return { ports, placed };
+  return { ports, placed, effects };
 }
 
 const line = (productId: string, quantity: number, priceCents: number) => ({
@@ -47,13 +53,15 @@ const cart: Cart = { items: [line('b', 2, 100), line('a', 1, 250)], totalCents: 
 
 describe('checkout (use case, in-memory ports)', () => {
   it('prices the cart at the current catalog price and places one order', async () => {
-    const { ports, placed } = memoryPorts(cart, { a: 300, b: 100 });
-    const { order, replayed } = await checkout(ports, {
+    const { ports, placed, effects } = memoryPorts(cart, { a: 300, b: 100 });
+    const { order, replayed, token } = await checkout(ports, {
       userId: 'u',
       idempotencyKey: 'k',
       input: { region: 'eu' },
     });
     expect(replayed).toBe(false);
+    expect(token).toBe('0/1'); // the commit's position, read after the order was placed
+    expect(effects).toMatchObject({ relayed: 1, counted: ['OrdersPlaced'] });
     expect(order.totalCents).toBe(2 * 100 + 300); // a's price changed since it was put in the cart
     expect(placed).toHaveLength(1);
     expect(placed[0]?.cart.version).toBe(3);
@@ -61,11 +69,13 @@ describe('checkout (use case, in-memory ports)', () => {
   });
 
   it('answers a retry with the same key from the store, without placing again', async () => {
-    const { ports, placed } = memoryPorts(cart, { a: 250, b: 100 });
+    const { ports, placed, effects } = memoryPorts(cart, { a: 250, b: 100 });
     const first = await checkout(ports, { userId: 'u', idempotencyKey: 'k', input: { region: 'eu' } });
     const again = await checkout(ports, { userId: 'u', idempotencyKey: 'k', input: { region: 'eu' } });
-    expect(again).toEqual({ order: first.order, replayed: true });
+    expect(again).toEqual({ order: first.order, replayed: true, token: '0/2' });
     expect(placed).toHaveLength(1);
+    // A replay neither counts nor relays again: the first request did both.
+    expect(effects).toMatchObject({ relayed: 1, counted: ['OrdersPlaced'] });
   });
 
   it('refuses the same key with another body: IDEMPOTENCY_KEY_REUSED', async () => {
@@ -90,5 +100,6 @@ describe('checkout (use case, in-memory ports)', () => {
     expect(error).toBeInstanceOf(OrderError);
     expect(error).toMatchObject({ code: 'PRODUCT_UNAVAILABLE', productId: 'a' });
     expect(gone.placed).toHaveLength(0);
+    expect(gone.effects).toMatchObject({ relayed: 0, counted: [] });
   });
 });

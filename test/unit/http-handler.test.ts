@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { badRequest } from '../../shared/http/errors.ts';
 import { json } from '../../shared/http/response.ts';
 import { httpHandler } from '../../shared/middleware/http-handler.ts';
+import { Refusal, type RefusalKind } from '../../shared/refusal.ts';
 
 const context = {
   awsRequestId: 'req-1',
@@ -31,6 +32,29 @@ describe('httpHandler', () => {
       details: [{ path: 'body.priceCents', message: 'must be an integer' }],
     });
   });
+
+  it.each([
+    ['not-found', 404],
+    ['conflict', 409],
+    ['precondition-failed', 412],
+    ['unprocessable', 422],
+  ] as const)(
+    'answers a use case’s %s refusal with %i, its code and the field it names',
+    async (kind, status) => {
+      const handler = httpHandler(async () => {
+        throw new Refusal(kind as RefusalKind, 'SOME_CODE', 'No.', [
+          { path: 'items.productId', message: 'p-1' },
+        ]);
+      });
+      const response = await handler(event, context);
+      expect(response.statusCode).toBe(status);
+      expect(JSON.parse(response.body)).toEqual({
+        error: 'SOME_CODE',
+        message: 'No.',
+        details: [{ path: 'items.productId', message: 'p-1' }],
+      });
+    },
+  );
 
   it('answers an unexpected error with a 500 that leaks no stack', async () => {
     const handler = httpHandler(async () => {

@@ -1,14 +1,5 @@
 /** The API's shapes, as the README documents them. */
-export interface Product {
-  productId: string;
-  name: string;
-  description?: string;
-  category: string;
-  priceCents: number;
-  currency: string;
-  available: number;
-  version: number;
-}
+export type { Product } from '../../shared/catalog/product.ts';
 export interface Page<T> {
   items: T[];
   nextCursor: string | null;

@@ -11,6 +11,7 @@ import {
   isExpired,
   linesTakenByOrder,
 } from '../domain.ts';
+import type { WriteOptions } from '../ports.ts';
 
 /**
  * The carts table's item layout, one item collection per user:
@@ -32,13 +33,6 @@ const META_SK = 'META';
 const MAX_TRANSACTION_ITEMS = 100;
 
 type Item = Record<string, unknown>;
-
-/** What a write may say about the cart's version: nothing, or the version the client last saw. */
-export interface WriteOptions {
-  /** From `If-Match`: the write happens only if the cart is still at this version. */
-  expectedVersion?: number;
-  now?: Date;
-}
 
 /** A cart as stored: the live lines, the expired ones DynamoDB has not deleted yet, and the version. */
 interface StoredCart {
@@ -162,6 +156,14 @@ async function transact(items: TransactItems): Promise<void> {
   }
 }
 
+/** One line's change (a Put or a Delete) and the version bump, in one transaction. */
+const changeLine = (
+  userId: string,
+  now: Date,
+  expectedVersion: number | undefined,
+  change: TransactItems[number],
+) => transact([bumpVersion(userId, now, expectedVersion), change]);
+
 /** Turns a failed META condition (the first item) into a {@link CartVersionMismatch}; rethrows the rest. */
 async function mismatchOr(
   error: unknown,
@@ -185,24 +187,17 @@ export async function setCartLine(
   line: Pick<CartLine, 'productId' | 'quantity' | 'priceCents'>,
   { expectedVersion, now = new Date() }: WriteOptions = {},
 ): Promise<void> {
+  const item = {
+    pk: cartPk(userId),
+    sk: lineSk(line.productId),
+    productId: line.productId,
+    quantity: line.quantity,
+    priceCents: line.priceCents,
+    updatedAt: now.toISOString(),
+    expiresAt: cartExpiresAt(now),
+  };
   try {
-    await transact([
-      bumpVersion(userId, now, expectedVersion),
-      {
-        Put: {
-          TableName: cartsTable(),
-          Item: {
-            pk: cartPk(userId),
-            sk: lineSk(line.productId),
-            productId: line.productId,
-            quantity: line.quantity,
-            priceCents: line.priceCents,
-            updatedAt: now.toISOString(),
-            expiresAt: cartExpiresAt(now),
-          },
-        },
-      },
-    ]);
+    await changeLine(userId, now, expectedVersion, { Put: { TableName: cartsTable(), Item: item } });
   } catch (error) {
     await mismatchOr(error, userId, expectedVersion);
   }
@@ -218,19 +213,15 @@ export async function removeCartLine(
   { expectedVersion, now = new Date() }: WriteOptions = {},
 ): Promise<void> {
   try {
-    await transact([
-      bumpVersion(userId, now, expectedVersion),
-      {
-        Delete: {
-          TableName: cartsTable(),
-          Key: { pk: cartPk(userId), sk: lineSk(productId) },
-          // A line past its TTL is already gone for readers: removing it is no change either.
-          ConditionExpression:
-            'attribute_exists(pk) AND (attribute_not_exists(expiresAt) OR expiresAt > :now)',
-          ExpressionAttributeValues: { ':now': Math.floor(now.getTime() / 1000) },
-        },
+    await changeLine(userId, now, expectedVersion, {
+      Delete: {
+        TableName: cartsTable(),
+        Key: { pk: cartPk(userId), sk: lineSk(productId) },
+        // A line past its TTL is already gone for readers: removing it is no change either.
+        ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(expiresAt) OR expiresAt > :now)',
+        ExpressionAttributeValues: { ':now': Math.floor(now.getTime() / 1000) },
       },
-    ]);
+    });
   } catch (error) {
     const reasons = cancellationReasons(error);
     if (reasons?.[1]?.Code === 'ConditionalCheckFailed' && reasons[0]?.Code !== 'ConditionalCheckFailed') {

@@ -21,6 +21,7 @@ import {
   type ProductPage,
   productUpserted,
 } from '../domain.ts';
+import type { CreateResult } from '../ports.ts';
 
 /**
  * The catalog table's item layout:
@@ -120,14 +121,6 @@ const outboxPut = (event: BuiltEvent, at: string) => ({
     Item: { pk: OUTBOX_PK, sk: `${at}#${event.detail.eventId}`, event },
   },
 });
-
-/** What {@link createProduct} did: created it, or found the product that id already names. */
-export interface CreateResult {
-  product: Product;
-  created: boolean;
-  /** The `requestHash` the existing product was created with (when it was not created now). */
-  requestHash?: string;
-}
 
 /**
  * Creates a product (version 1, nothing available until the inventory says so) and its

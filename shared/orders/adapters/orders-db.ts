@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { buildEvent, type NewEvent } from '../../../events/schemas.ts';
 import { type BuiltEvent, publishEvents } from '../../platform/adapters/event-publisher.ts';
 import { postgresPool } from '../../platform/adapters/postgres.ts';
-import { type Order, OrderError, orderTotal, type Region } from '../domain.ts';
+import { type Order, OrderError, orderNotFound, orderTotal, type Region } from '../domain.ts';
 import type { PlaceOrder } from '../ports.ts';
 
 /**
@@ -260,7 +260,7 @@ export async function cancelOrder(userId: string, orderId: string): Promise<Orde
       [orderId, userId],
     );
     const row = found.rows[0];
-    if (!row) throw new OrderError('ORDER_NOT_FOUND', `Order ${orderId} does not exist`);
+    if (!row) throw orderNotFound(orderId);
     if (row.status === 'CANCELLED')
       throw new OrderError('ALREADY_CANCELLED', `Order ${orderId} is already cancelled`);
     const updated = await client.query<OrderRow>(

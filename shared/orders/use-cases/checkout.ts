@@ -1,3 +1,4 @@
+import type { ConsistencyToken } from '../../platform/read-your-writes.ts';
 import { cartState, type Order, OrderError, type PlaceOrderInput, requestHash } from '../domain.ts';
 import type { CheckoutPorts } from '../ports.ts';
 
@@ -16,14 +17,28 @@ export interface CheckoutRequest {
  * 2. The cart is priced with strongly consistent catalog reads (`CART_EMPTY`,
  *    `PRODUCT_UNAVAILABLE` naming the product).
  * 3. The store places the order, taking stock, in one transaction; it decides concurrent
- *    duplicates and a cart state ordered twice (`CART_ALREADY_ORDERED`).
+ *    duplicates and a cart state ordered twice (`CART_ALREADY_ORDERED`). A new order is counted
+ *    (`OrdersPlaced`) and its events (OrderPlaced, InventoryChanged) are relayed at once.
  *
- * Refusals are {@link OrderError}s; the handler turns them into HTTP answers.
+ * The answer carries the `token` of the commit, for reading the order back (read-your-writes).
+ * Refusals are {@link OrderError}s (the HTTP middleware answers them with their status).
  *
  * @example
- * const { order, replayed } = await checkout(ports, { userId, idempotencyKey: key, input: { region: 'eu' } });
+ * const { order, replayed, token } = await checkout(ports, { userId, idempotencyKey: key, input: { region: 'eu' } });
  */
 export async function checkout(
+  ports: CheckoutPorts,
+  request: CheckoutRequest,
+): Promise<{ order: Order; replayed: boolean; token: ConsistencyToken }> {
+  const { order, replayed } = await placeOnce(ports, request);
+  if (!replayed) {
+    ports.count('OrdersPlaced');
+    await ports.relayEvents();
+  }
+  return { order, replayed, token: await ports.commitToken() };
+}
+
+async function placeOnce(
   ports: CheckoutPorts,
   { userId, idempotencyKey, input }: CheckoutRequest,
 ): Promise<{ order: Order; replayed: boolean }> {

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { optionalEnv } from '../../config.ts';
+import type { ConsistencyToken, ReadSource } from '../read-your-writes.ts';
 import { connectionConfig, functionPool, postgresPool } from './postgres.ts';
 
 /**
@@ -16,11 +17,7 @@ import { connectionConfig, functionPool, postgresPool } from './postgres.ts';
  * it has replayed that far (`pg_last_wal_replay_lsn()`), else from the primary.
  */
 
-/** A WAL position (`pg_lsn` text, e.g. `0/16B3748`) a reader must have replayed. */
-export type ConsistencyToken = string;
-
-/** What a consistency token looks like: two hex numbers of up to 8 digits (`pg_lsn`). */
-export const CONSISTENCY_TOKEN = /^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/i;
+export type { ConsistencyToken };
 
 /** Reader connection settings (the primary's when no reader is configured). */
 export async function readerConnectionConfig(env: NodeJS.ProcessEnv = process.env): Promise<pg.PoolConfig> {
@@ -94,7 +91,7 @@ export async function hasReplayed(
  */
 export async function readPoolFor(
   token: ConsistencyToken | undefined,
-): Promise<{ db: pg.Pool; source: 'replica' | 'primary' }> {
+): Promise<{ db: pg.Pool; source: ReadSource }> {
   if (!hasReader()) return { db: await postgresPool(), source: 'primary' };
   const reader = await readerPool();
   if (token === undefined || (await hasReplayed(reader, token))) return { db: reader, source: 'replica' };
