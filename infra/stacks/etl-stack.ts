@@ -106,7 +106,6 @@ export class EtlStack extends Stack {
       LAKE_CURATED_BUCKET: curated.bucketName,
       LAKE_ANALYTICS_BUCKET: analytics.bucketName,
       ETL_STATE_TABLE: this.stateTable.tableName,
-      ...(config.target === 'local' ? { ETL_FAULT_INJECTION: 'enabled' } : {}),
     };
     const step = (fnId: string, handler: string, description: string, extra: Partial<ServiceFunctionProps>) =>
       new ServiceFunction(this, fnId, {

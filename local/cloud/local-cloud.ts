@@ -395,6 +395,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         functions: {
           names: () => runtime.list().map((f) => f.name),
           workers: (name) => runtime.get(name)?.workers() ?? [],
+          addInvocationFault: (name, fault) => runtime.get(name)?.addInvocationFault(fault) ?? (() => {}),
         },
       },
       log,

@@ -89,6 +89,7 @@ export class FaultController {
     record.healsAt = new Date(injectedAt.getTime() + injected.durationSeconds * 1000).toISOString();
     active.timer = setTimeout(() => void this.#heal(active, 'duration'), injected.durationSeconds * 1000);
     this.#active.set(record.id, active);
+    void injected.exhausted?.then(() => this.#heal(active, 'exhausted'));
     return { ...record };
   }
 

@@ -1,10 +1,21 @@
 /**
- * The built-in fault kinds: kill and freeze the emulators, kill a function's worker, hold a row lock.
+ * The built-in fault kinds: kill and freeze the emulators, kill a function's worker, hold a row lock,
+ * and FIS's Lambda actions (`./lambda.ts`).
  *
  * @module
  */
 import pg from 'pg';
-import { FaultError, type FaultKind, type FaultTargets, type Injected, seconds, text } from './types.ts';
+import { LAMBDA_FAULTS } from './lambda.ts';
+import {
+  FaultError,
+  type FaultKind,
+  type FaultTargets,
+  flag,
+  functionNamed,
+  type Injected,
+  seconds,
+  text,
+} from './types.ts';
 
 /** Sends `signal` to a process group (the emulators run in their own); false when it is gone. */
 function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
@@ -92,28 +103,9 @@ const killWorker: FaultKind<{ function: string; all: boolean }> = {
     function: 'function name or a unique part of it (required)',
     all: 'kill every worker of the function (default false)',
   },
-  parse: (params) => {
-    if (params.all !== undefined && typeof params.all !== 'boolean') {
-      throw new FaultError(400, 'all must be true or false', 'all');
-    }
-    return { function: text(params, 'function'), all: params.all === true };
-  },
+  parse: (params) => ({ function: text(params, 'function'), all: flag(params, 'all', false) }),
   async inject(targets, params) {
-    const names = targets.functions?.names() ?? [];
-    const wanted = params.function.toLowerCase();
-    const matches = names.filter((n) => n === params.function || n.toLowerCase().includes(wanted));
-    const name = matches.includes(params.function)
-      ? params.function
-      : matches.length === 1
-        ? matches[0]
-        : undefined;
-    if (!name) {
-      throw new FaultError(
-        matches.length ? 400 : 404,
-        `${matches.length ? 'Ambiguous' : 'Unknown'} function "${params.function}"`,
-        'function',
-      );
-    }
+    const name = functionNamed(targets, params.function);
     const workers = (targets.functions?.workers(name) ?? []).sort((a, b) => Number(b.busy) - Number(a.busy));
     const victims = params.all ? workers : workers.slice(0, 1);
     for (const worker of victims) {
@@ -172,4 +164,5 @@ export const BUILT_IN_FAULTS: readonly FaultKind<never>[] = [
   freeze('dynamodb', (t) => t.dynamodb),
   killWorker,
   holdLock,
+  ...LAMBDA_FAULTS,
 ] as unknown as FaultKind<never>[];

@@ -1,3 +1,5 @@
+import type { InvocationFault } from '../lambda/index.ts';
+
 /**
  * The fault-control surface of the local cloud: what a kind of fault is, what it can act on, and
  * what an injected fault looks like. Kinds live in a registry ({@link FaultController.register}), so
@@ -17,6 +19,8 @@ export interface FaultTargets {
     names(): string[];
     /** Live workers of one function: process id and whether it runs an invocation. */
     workers(name: string): { pid: number; busy: boolean }[];
+    /** Applies a fault to the function's invocations until the returned function is called. */
+    addInvocationFault(name: string, fault: InvocationFault): () => void;
   };
 }
 
@@ -28,6 +32,8 @@ export interface Injected {
   durationSeconds?: number;
   /** Undoes the fault (SIGCONT, restart, rollback). Called once. */
   heal(): Promise<void>;
+  /** Resolves when the fault has done all it was asked to (a count used up): it is healed then. */
+  exhausted?: Promise<void>;
 }
 
 /**
@@ -63,7 +69,7 @@ export interface FaultRecord {
   /** When it will be (or was) healed automatically. */
   healsAt?: string;
   healedAt?: string;
-  healedBy?: 'duration' | 'request' | 'stop' | 'instant';
+  healedBy?: 'duration' | 'request' | 'stop' | 'instant' | 'exhausted';
   error?: string;
 }
 
@@ -101,4 +107,42 @@ export function text(params: Record<string, unknown>, field: string): string {
     throw new FaultError(400, `${field} is required: a string of 1 to 256 characters`, field);
   }
   return value;
+}
+
+/** A whole number in `[min, max]` from `params[field]`, or `fallback` when absent. */
+export function integer(
+  params: Record<string, unknown>,
+  field: string,
+  fallback: number | undefined,
+  { min, max }: { min: number; max: number },
+): number | undefined {
+  const value = params[field] ?? fallback;
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new FaultError(400, `${field} must be a whole number from ${min} to ${max}`, field);
+  }
+  return value;
+}
+
+/** `true` or `false` from `params[field]`, or `fallback` when absent. */
+export function flag(params: Record<string, unknown>, field: string, fallback: boolean): boolean {
+  const value = params[field] ?? fallback;
+  if (typeof value !== 'boolean') throw new FaultError(400, `${field} must be true or false`, field);
+  return value;
+}
+
+/**
+ * The deployed function `wanted` names: its exact name, or the one name containing it
+ * (case-insensitive), e.g. `EtlTransform` for `Shop-local-Etl-EtlTransformA1B2C3`.
+ */
+export function functionNamed(targets: FaultTargets, wanted: string, field = 'function'): string {
+  const names = targets.functions?.names() ?? [];
+  if (names.includes(wanted)) return wanted;
+  const matches = names.filter((n) => n.toLowerCase().includes(wanted.toLowerCase()));
+  if (matches.length === 1) return matches[0] as string;
+  throw new FaultError(
+    matches.length ? 400 : 404,
+    `${matches.length ? 'Ambiguous' : 'Unknown'} function "${wanted}"${matches.length ? `: ${matches.join(', ')}` : ''}`,
+    field,
+  );
 }

@@ -58,6 +58,22 @@ export type InvokeResult =
 /** One log record: an application line (parsed JSON or `{ level, message }`) or a `platform.*` event. */
 export type LogLine = Record<string, unknown>;
 
+/**
+ * A fault on a function's invocations, applied the way the AWS FIS Lambda extension applies its
+ * `aws:lambda:invocation-*` actions (the kinds are in `local/faults/lambda.ts`). `sample()` is asked
+ * once per invocation and says whether this one is hit (an invocation percentage, a count).
+ */
+export interface InvocationFault {
+  sample(): boolean;
+  /** Waits this long before the invocation starts (`aws:lambda:invocation-add-delay`). */
+  delayMs?: number;
+  /**
+   * Fails the invocation with `error` (`aws:lambda:invocation-error`): after the handler ran (its
+   * side effects happened, its answer is lost), or instead of running it with `preventExecution`.
+   */
+  failure?: { error: LambdaError; preventExecution: boolean };
+}
+
 /** Options shared by every function of a {@link LambdaRuntime}. */
 export interface RuntimeOptions {
   /** Supplied by the local cloud: `AWS_REGION`, credentials, `AWS_ENDPOINT_URL_*`... Wins over the function's own. */
@@ -178,6 +194,7 @@ export class LocalFunction {
   private readonly exits = new Set<Promise<unknown>>();
   private readonly initSlots: InitSlots;
   private readonly wake = () => this.pump();
+  private readonly invocationFaults = new Set<InvocationFault>();
   private coldStarts = 0;
   private invocations = 0;
   private throttles = 0;
@@ -207,6 +224,46 @@ export class LocalFunction {
   async invoke(
     event: unknown,
     options: { requestId?: string; clientContext?: unknown; signal?: AbortSignal } = {},
+  ): Promise<InvokeResult> {
+    if (this.stopped) throw new Error(`${this.name}: the function has been stopped`);
+    const hits = [...this.invocationFaults].filter((fault) => fault.sample());
+    if (hits.length === 0) return this.run(event, options);
+    const requestId = options.requestId ?? randomUUID();
+    const delayMs = Math.max(0, ...hits.map((fault) => fault.delayMs ?? 0));
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    const failure = hits.find((fault) => fault.failure)?.failure;
+    if (failure) {
+      const { errorType, errorMessage } = failure.error;
+      const how = failure.preventExecution ? 'instead of running' : 'after running';
+      this.emit(
+        { level: 'WARN', message: `fault injection: ${errorType} ${how}: ${errorMessage}` },
+        requestId,
+      );
+    }
+    if (failure?.preventExecution) {
+      this.invocations++;
+      return { ok: false, requestId, durationMs: 0, coldStart: false, error: failure.error };
+    }
+    const result = await this.run(event, { ...options, requestId });
+    if (!failure || (!result.ok && result.throttled)) return result;
+    const { requestId: id, durationMs, coldStart } = result;
+    return { ok: false, requestId: id, durationMs, coldStart, error: failure.error };
+  }
+
+  /**
+   * Applies a fault to every invocation from now on (each one sampled), until the returned function
+   * is called. Used by the local cloud's fault control, never by application code.
+   */
+  addInvocationFault(fault: InvocationFault): () => void {
+    this.invocationFaults.add(fault);
+    return () => {
+      this.invocationFaults.delete(fault);
+    };
+  }
+
+  private async run(
+    event: unknown,
+    options: { requestId?: string; clientContext?: unknown; signal?: AbortSignal },
   ): Promise<InvokeResult> {
     if (this.stopped) throw new Error(`${this.name}: the function has been stopped`);
     const payload = JSON.stringify(event === undefined ? {} : event);

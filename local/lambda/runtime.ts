@@ -8,6 +8,7 @@ import { type FunctionDefinition, InitSlots, LocalFunction, type RuntimeOptions 
 
 export type {
   FunctionDefinition,
+  InvocationFault,
   InvokeResult,
   LambdaError,
   LogLine,

@@ -36,14 +36,6 @@ export const StartEtlRun = z.object({
     .optional()
     .transform((date) => date ?? new Date(Date.now() - 86_400_000).toISOString().slice(0, 10))
     .describe('The day to process (YYYY-MM-DD); yesterday (UTC) when left out'),
-  faults: z
-    .array(
-      z.object({
-        stage: z.enum(['extract', 'transform', 'aggregate']),
-        mode: z.enum(['always', 'once', 'crash', 'crash-once']),
-      }),
-    )
-    .optional(),
 });
 export type StartEtlRun = z.infer<typeof StartEtlRun>;
 

@@ -79,10 +79,40 @@ export interface ExecutionSummary {
   cause?: string;
 }
 
+/** A fault as `/_local/faults` lists it. */
+export interface FaultRecord {
+  id: string;
+  status: 'active' | 'healed' | 'heal-failed';
+  healedBy?: string;
+  detail: { function?: string; invocationsHit?: number };
+}
+
+/**
+ * Runs `body` with a FIS Lambda action (`lambda-invocation-error`, `lambda-invocation-add-delay`)
+ * injected by the local cloud on one function, and heals it afterwards.
+ */
+export async function withLambdaFault<T>(
+  fault: { kind: string; function: string } & Record<string, unknown>,
+  body: (fault: FaultRecord) => Promise<T>,
+): Promise<T> {
+  const injected = await control<FaultRecord>('/faults', { method: 'POST', body: JSON.stringify(fault) });
+  try {
+    return await body(injected);
+  } finally {
+    await control(`/faults/${injected.id}`, { method: 'DELETE' }).catch(() => {}); // 404: healed already
+  }
+}
+
+/** One fault as listed now. */
+export async function faultNow(id: string): Promise<FaultRecord | undefined> {
+  const { faults } = await control<{ faults: FaultRecord[] }>('/faults');
+  return faults.find((f) => f.id === id);
+}
+
 /** Runs the deployed ETL state machine on the local cloud and waits for its end. */
 export async function runPipeline(
   date: string,
-  options: { runId?: string; faults?: { stage: string; mode: string }[] } = {},
+  options: { runId?: string } = {},
 ): Promise<ExecutionSummary & { runId: string }> {
   const machines = await control<{ name: string; arn: string }[]>('/state-machines');
   const machine = machines.find((m) => m.name.endsWith('-etl'));
@@ -90,7 +120,7 @@ export async function runPipeline(
   const runId = options.runId ?? `test-${date}-${crypto.randomUUID().slice(0, 8)}`;
   const execution = await control<ExecutionSummary>(
     `/state-machines/${encodeURIComponent(machine.arn)}/start?wait=true`,
-    { method: 'POST', body: JSON.stringify({ name: runId, input: { date, faults: options.faults } }) },
+    { method: 'POST', body: JSON.stringify({ name: runId, input: { date } }) },
   );
   return { ...execution, runId };
 }

@@ -1,6 +1,7 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  faultNow,
   getObject,
   lakeBuckets,
   listObjects,
@@ -9,6 +10,7 @@ import {
   runPipeline,
   snapshot,
   today,
+  withLambdaFault,
 } from './etl-helpers.ts';
 import { api, control, createProduct, tokenFor, uniqueId } from './helpers.ts';
 
@@ -214,34 +216,60 @@ describe('data-lake ETL through the local state machine', () => {
     );
   });
 
-  it('a crash before publishing leaves the published partition untouched; the re-run leaves no duplicates', async () => {
+  // Faults come from the local cloud, as FIS's aws:lambda:invocation-error on AWS (parameters as in
+  // https://docs.aws.amazon.com/fis/latest/userguide/fis-actions-reference.html#aws-lambda-actions):
+  // the step's invocation fails as a function error, and the state machine retries and catches it.
+  it('a run whose transform cannot run publishes nothing; the re-run curates what it extracted, once', async () => {
     const prefixes = ['orders/', 'order_items/', 'products/'];
     const published = await snapshot(buckets.curated, prefixes);
     const [first] = [...categoryOf.keys()];
     orders.push(await placeOrder('eu', [{ productId: first as string, quantity: 1 }]));
     await settle();
 
-    const crashed = await runPipeline(today(), { faults: [{ stage: 'transform', mode: 'crash' }] });
-    expect(crashed.status).toBe('FAILED');
-    // Staged files are not visible: the partitions are exactly what the last good run published.
+    const failed = await withLambdaFault(
+      { kind: 'lambda-invocation-error', function: 'EtlTransform', preventExecution: true, seconds: 300 },
+      async (fault) => {
+        const run = await runPipeline(today());
+        // The first attempt and the definition's 2 retries, each failed without running.
+        expect((await faultNow(fault.id))?.detail.invocationsHit).toBe(3);
+        return run;
+      },
+    );
+    expect(failed.status).toBe('FAILED');
+    // Nothing was staged or published: the partitions are exactly what the last good run published.
     expect(await snapshot(buckets.curated, prefixes)).toEqual(published);
-    const record = await api<{ status: string; error: { error: string } }>(`/etl/runs/${crashed.runId}`, {
+    const record = await api<{ status: string; error: { error: string } }>(`/etl/runs/${failed.runId}`, {
       token: admin,
     });
-    expect(record.body.status).toBe('FAILED');
-    expect(record.body.error.error).toBe('Runtime.ExitError');
+    expect(record.body).toMatchObject({ status: 'FAILED', error: { error: 'FIS.InvocationError' } });
 
+    // The failed run's extract moved the watermark; the re-run's transform still reads the whole day.
     const rerun = await runPipeline(today());
     expect(rerun.status, rerun.cause).toBe('SUCCEEDED');
     const curatedOrders = await readParquet(buckets.curated, `orders/dt=${today()}/part-00000.parquet`);
     const ids = curatedOrders.map((o) => o.order_id);
     expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toContain(orders.at(-1)?.orderId);
     expect(await dailySales([categoryA, categoryB])).toEqual(expectedSales(orders, categoryOf));
     expect(await listObjects(buckets.curated, `_staging/${rerun.runId}/`)).toEqual([]);
   });
 
-  it('a step that crashes once is retried by the state machine and the run succeeds', async () => {
-    const run = await runPipeline(today(), { faults: [{ stage: 'transform', mode: 'crash-once' }] });
+  it('a transform that ran but whose answer was lost is retried; the lake is byte-identical', async () => {
+    const prefixes = ['orders/', 'order_items/', 'products/'];
+    const curatedBefore = await snapshot(buckets.curated, prefixes);
+    const run = await withLambdaFault(
+      // preventExecution false: the handler runs (and publishes), then the invocation fails anyway.
+      { kind: 'lambda-invocation-error', function: 'EtlTransform', preventExecution: false, count: 1 },
+      async (fault) => {
+        const result = await runPipeline(today());
+        expect(await faultNow(fault.id)).toMatchObject({
+          status: 'healed',
+          healedBy: 'exhausted',
+          detail: { invocationsHit: 1 },
+        });
+        return result;
+      },
+    );
     expect(run.status, run.cause).toBe('SUCCEEDED');
     const execution = await control<{ events: ExecutionEvent[] }>(
       `/executions/${encodeURIComponent(run.executionArn)}`,
@@ -250,10 +278,15 @@ describe('data-lake ETL through the local state machine', () => {
       (e) => e.type === 'StateRetried' && e.state?.name === 'Transform',
     );
     expect(retried).toHaveLength(1);
+    // Transform ran twice on the same raw data: same keys, same bytes, no duplicates.
+    expect(await snapshot(buckets.curated, prefixes)).toEqual(curatedBefore);
   });
 
   it('a step that keeps failing is retried, then the catch records the failure on the run', async () => {
-    const run = await runPipeline(today(), { faults: [{ stage: 'aggregate', mode: 'always' }] });
+    const run = await withLambdaFault(
+      { kind: 'lambda-invocation-error', function: 'EtlAggregate', preventExecution: true, seconds: 300 },
+      () => runPipeline(today()),
+    );
     expect(run.status).toBe('FAILED');
     const execution = await control<{ events: ExecutionEvent[] }>(
       `/executions/${encodeURIComponent(run.executionArn)}`,
@@ -273,7 +306,7 @@ describe('data-lake ETL through the local state machine', () => {
       `/etl/runs/${run.runId}`,
       { token: admin },
     );
-    expect(record.body).toMatchObject({ status: 'FAILED', error: { error: 'InjectedFault' } });
+    expect(record.body).toMatchObject({ status: 'FAILED', error: { error: 'FIS.InvocationError' } });
   });
 
   it('quarantines corrupt raw records with their reason and keeps the valid ones', async () => {

@@ -1,6 +1,5 @@
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { sfnClient } from '../../platform/adapters/aws-clients.ts';
-import type { Fault } from './faults.ts';
 
 /** A run id: readable, sortable, and a valid execution name (≤ 80 characters, no spaces). */
 export const newRunId = (date: string, now = new Date()) =>
@@ -12,14 +11,14 @@ export const newRunId = (date: string, now = new Date()) =>
 /** Starts the pipeline for one day; the execution's name is the run id. */
 export async function startPipeline(
   stateMachineArn: string,
-  input: { date: string; faults?: Fault[]; runId?: string },
+  input: { date: string; runId?: string },
 ): Promise<{ runId: string; executionArn: string }> {
   const runId = input.runId ?? newRunId(input.date);
   const out = await sfnClient().send(
     new StartExecutionCommand({
       stateMachineArn,
       name: runId,
-      input: JSON.stringify({ date: input.date, ...(input.faults ? { faults: input.faults } : {}) }),
+      input: JSON.stringify({ date: input.date }),
     }),
   );
   return { runId, executionArn: out.executionArn as string };

@@ -13,8 +13,6 @@ export const QUARANTINE_FILE = 'rejected.jsonl.gz';
 export interface TransformOptions {
   runId: string;
   date: string;
-  /** Called between staging and publishing: the crash-test hook. */
-  beforePublish?: () => Promise<void>;
 }
 
 /** Curated tables in the order they are built (order lines are enriched from the products). */
@@ -78,7 +76,6 @@ export async function transformDay(
         durationMs: Math.round(performance.now() - t0),
       };
     }
-    await options.beforePublish?.();
     await publish('curated', runId, published);
     const sum = (field: 'rowsRead' | 'rowsWritten' | 'rowsQuarantined' | 'bytesRead') =>
       Object.values(tables).reduce((n, t) => n + (t[field] ?? 0), 0);
