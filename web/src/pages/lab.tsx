@@ -201,6 +201,8 @@ function RunView({ id, onDone }: { id: string; onDone: () => void }) {
   const { api } = useApp();
   const [report, setReport] = useState<Report>();
   const [error, setError] = useState<unknown>();
+  // A passing failure while polling (a failover run makes Postgres unavailable for a while: 503).
+  const [hiccup, setHiccup] = useState<unknown>();
   const [since] = useState(Date.now());
   const [now, setNow] = useState(Date.now());
   useEffect(() => {
@@ -211,11 +213,18 @@ function RunView({ id, onDone }: { id: string; onDone: () => void }) {
         const r = await api.get<Report>(`/consistency/experiments/${encodeURIComponent(id)}`);
         if (!live) return;
         setReport(r.body);
+        setHiccup(undefined);
         setNow(Date.now());
         if (r.body.status === 'queued' || r.body.status === 'running') timer = setTimeout(poll, 1000);
         else onDone();
       } catch (err) {
-        if (live) setError(err);
+        if (!live) return;
+        // Unavailable for now (network, 429, 5xx: e.g. the primary this very run killed): ask again.
+        if (err instanceof ApiError && (err.status === 0 || err.status === 429 || err.status >= 500)) {
+          setHiccup(err);
+          setNow(Date.now());
+          timer = setTimeout(poll, 2000);
+        } else setError(err);
       }
     };
     void poll();
@@ -256,6 +265,12 @@ function RunView({ id, onDone }: { id: string; onDone: () => void }) {
             {Math.round((now - since) / 1000)} s
           </p>
           <progress aria-label="Waiting for the run" />
+          {hiccup instanceof ApiError && (
+            <p class="muted">
+              The last poll answered {hiccup.status || 'no connection'} {hiccup.code} ({hiccup.message});
+              asking again.
+            </p>
+          )}
         </div>
       )}
       {report.status === 'failed' && (
