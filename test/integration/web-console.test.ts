@@ -3,9 +3,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ROUTES } from '../../shared/api/routes.ts';
+import type { ExperimentReport } from '../../shared/lab/domain/report.ts';
 import { CHROMIUM_ARGS, findChromium } from '../support/chromium.ts';
 import { api, createProduct, eventually, tokenFor, uniqueId } from './helpers.ts';
 
@@ -17,6 +18,8 @@ import { api, createProduct, eventually, tokenFor, uniqueId } from './helpers.ts
 const SHOTS = path.resolve(import.meta.dirname, '../../test-results/web-console');
 
 const executablePath = findChromium();
+/** The fault scenarios need the local cloud's replicas (a standby, a second region). */
+const replicated = inject('replication').model !== 'off';
 /** Deadlines for what the page shows after a request (the machine may be busy). */
 const POLL = { timeout: 20_000, interval: 100 };
 if (!executablePath)
@@ -223,6 +226,103 @@ describe.skipIf(!executablePath)('web console in headless Chromium', () => {
     await shot(page, 'lab');
     await context.close();
   });
+
+  /** Starts a run of `scenario` from the lab's form and waits until the page shows it done. */
+  async function runInLab(scenario: string, fields: Record<string, string>) {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+    const page = await open(context, '#/lab');
+    await signIn(page, uniqueId(`lab-${scenario}`));
+    await page.locator('select[name="scenario"]').selectOption(scenario);
+    for (const [name, value] of Object.entries(fields))
+      await page.locator(`input[name="${name}"]`).fill(value);
+    await page.getByRole('button', { name: 'Run' }).click();
+    const report = page.locator(`[data-testid="report"][data-status="done"][data-scenario="${scenario}"]`);
+    try {
+      await report.waitFor({ timeout: 240_000 });
+    } catch (error) {
+      await shot(page, `lab-${scenario}-failed`);
+      throw error;
+    }
+    const id = await page.evaluate(() => new URLSearchParams(location.hash.split('?')[1]).get('run'));
+    const stored = await api<ExperimentReport>(`/consistency/experiments/${id}`, {
+      token: await tokenFor('lab-reader'),
+    });
+    expect(stored.body.status).toBe('done');
+    return { context, page, report, results: stored.body.results ?? [] };
+  }
+
+  const marks = (report: Locator, chart: string, mark: 'bar' | 'dot') =>
+    report.locator(
+      `figure[data-chart="${chart}"] svg g[aria-label="${mark}"] ${mark === 'bar' ? 'rect' : 'circle'}`,
+    );
+
+  it.runIf(replicated)(
+    'runs a failover and draws RPO and RTO per mode and the write timeline with its fault, point by point',
+    async () => {
+      const { context, page, report, results } = await runInLab('failover', {
+        trials: '1',
+        concurrency: '2',
+      });
+      const runs = results.flatMap((r) => r.failover ?? []);
+      // One failover per replication mode (asynchronous, synchronous).
+      expect(runs).toHaveLength(results.length);
+      expect(results.length).toBeGreaterThan(0);
+      await expect.poll(() => marks(report, 'rpo', 'bar').count(), POLL).toBe(runs.length);
+      await expect.poll(() => marks(report, 'rto', 'bar').count(), POLL).toBe(runs.length);
+      // The timeline: commits and failed commits for every 100 ms bucket the API reported.
+      const buckets = runs.reduce((n, r) => n + r.timeline.length, 0);
+      await expect.poll(() => marks(report, 'timeline', 'dot').count(), POLL).toBe(2 * buckets);
+      const timeline = report.locator('figure[data-chart="timeline"]');
+      // The moment each fault started is marked on the chart and said in words.
+      expect(await timeline.textContent()).toContain(
+        `fault (${results[0]?.strategy}) at ${runs[0]?.faultAtMs} ms`,
+      );
+      // Its numbers one keypress away: the button is reachable and works from the keyboard.
+      const numbers = timeline.getByRole('button', { name: 'Numbers' });
+      await numbers.focus();
+      await page.keyboard.press('Enter');
+      expect(await numbers.getAttribute('aria-expanded')).toBe('true');
+      expect(await timeline.locator('table tbody tr').count()).toBe(2 * buckets);
+      await report.locator('figure[data-chart="rto"]').getByRole('button', { name: 'Numbers' }).click();
+      const rto = report.locator('figure[data-chart="rto"] table tbody tr');
+      expect(await rto.first().textContent()).toContain(`${runs[0]?.rtoMs} ms`);
+      await shot(page, 'lab-failover');
+      await context.close();
+    },
+    // A failover per replication mode: each kills the primary, promotes the standby and builds a new one.
+    300_000,
+  );
+
+  it.runIf(replicated)(
+    'runs a partition and draws availability per region for each store',
+    async () => {
+      const { context, page, report, results } = await runInLab('partition', {
+        seconds: '1',
+        concurrency: '1',
+      });
+      const regions = results.flatMap((r) => r.availability ?? []);
+      expect(new Set(regions.map((r) => r.region))).toEqual(new Set(['eu', 'us']));
+      await expect.poll(() => marks(report, 'availability', 'bar').count(), POLL).toBe(regions.length);
+      const figure = report.locator('figure[data-chart="availability"]');
+      await figure.getByRole('button', { name: 'Numbers' }).click();
+      const table = await figure
+        .locator('table tbody tr')
+        .evaluateAll((trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent)));
+      // Each row: store · strategy, region, the share the API reported.
+      expect(table).toEqual(
+        results.flatMap((r) =>
+          (r.availability ?? []).map((a) => [
+            `${r.store} · ${r.strategy}`,
+            a.region,
+            `${(a.availability * 100).toFixed(1)}%`,
+          ]),
+        ),
+      );
+      await shot(page, 'lab-partition');
+      await context.close();
+    },
+    300_000,
+  );
 
   it('starts an ETL run as an admin and shows it with its stages', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });

@@ -10,6 +10,8 @@ describe('web console build (web/build.ts)', () => {
     expect(imports.length).toBeGreaterThan(0);
     for (const file of imports) expect(html).toContain(`<link rel="modulepreload" href="/${file}" />`);
     expect(html).not.toContain('%');
+    // /config.json is fetched with the scripts (a same-origin fetch, as loadConfig's), not after them.
+    expect(html).toContain('<link rel="preload" href="/config.json" as="fetch" crossorigin="anonymous" />');
     const firstPage = build.entryFiles.map((f) => new TextDecoder().decode(build.files.get(f)));
     // Observable Plot (its class name `plot-d6a7b5`) is in a chunk only the lab and lake pages import.
     const all = [...build.files]

@@ -6,6 +6,7 @@
 import * as Plot from '@observablehq/plot';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ChartSpec, Datum } from './report-model.ts';
+import { DataTable } from './ui.tsx';
 
 // Colour-blind-safe categorical palette (Okabe–Ito), with enough contrast on white.
 const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000'];
@@ -23,7 +24,9 @@ function plot(spec: ChartSpec, width: number): SVGSVGElement | HTMLElement {
   // All zeros (no anomalies, no errors) still gets an axis that reads as zero.
   const top = Math.max(0, ...spec.data.map((d) => d.value));
   const domain = top === 0 ? [0, 1] : undefined;
-  const xTitle = spec.percent ? `${spec.title} (%)` : spec.unit ? `${spec.title} (${spec.unit})` : spec.title;
+  const unit = spec.percent ? '%' : spec.unit;
+  // 'Convergence (ms)' already names its unit.
+  const xTitle = unit && !spec.title.endsWith(`(${unit})`) ? `${spec.title} (${unit})` : spec.title;
   const common = {
     width,
     style: { fontSize: '12px', background: 'transparent' },
@@ -32,9 +35,11 @@ function plot(spec: ChartSpec, width: number): SVGSVGElement | HTMLElement {
       .slice(0, 40)
       .map(
         (d) =>
-          `${d.label}${spec.kind === 'bar' ? '' : ` ${d.series}`}${d.x !== undefined ? ` at ${d.x}` : ''} ${format(spec, d.value)}`,
+          `${spec.kind === 'line' ? d.series : d.label}${spec.kind === 'grouped' ? ` ${d.series}` : ''}${d.x !== undefined ? ` at ${d.x}` : ''} ${format(spec, d.value)}`,
       )
-      .join('; ')}`,
+      .join(
+        '; ',
+      )}${spec.data.length > 40 ? `; and ${spec.data.length - 40} more (see the numbers table)` : ''}`,
   };
   if (spec.kind === 'line') {
     return Plot.plot({
@@ -45,8 +50,21 @@ function plot(spec: ChartSpec, width: number): SVGSVGElement | HTMLElement {
       y: { label: xTitle, grid: true, percent: spec.percent },
       color: { legend: true, range: PALETTE, domain: series },
       marks: [
-        Plot.line(spec.data, { x: 'x', y: 'value', stroke: 'series', marker: 'circle', tip: true }),
         Plot.ruleY([0]),
+        // When a fault started: a dashed rule, named at its top.
+        Plot.ruleX(spec.events ?? [], { x: 'x', stroke: '#555', strokeDasharray: '4 3' }),
+        Plot.text(spec.events ?? [], {
+          x: 'x',
+          frameAnchor: 'top',
+          text: 'label',
+          textAnchor: 'start',
+          dx: 3,
+          dy: 4,
+          fill: 'currentColor',
+        }),
+        Plot.line(spec.data, { x: 'x', y: 'value', stroke: 'series' }),
+        // One dot per measured point (what the numbers table lists).
+        Plot.dot(spec.data, { x: 'x', y: 'value', fill: 'series', r: 2, tip: true }),
       ],
     });
   }
@@ -125,32 +143,24 @@ export function Chart({ spec }: { spec: ChartSpec }) {
         </button>
       </figcaption>
       <div ref={holder} class="plot" />
+      {spec.events && spec.events.length > 0 && (
+        <p class="muted">
+          {spec.events.map((e) => `${e.label} at ${format({ unit: 'ms' }, e.x)}`).join(' · ')}
+        </p>
+      )}
       {table && (
-        // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be focusable
-        <section class="table-wrap" id={id} aria-label={`${spec.title} numbers`} tabIndex={0}>
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">{xs ? 'Series' : 'Store · strategy'}</th>
-                {spec.kind !== 'bar' && !xs && <th scope="col">Measure</th>}
-                {xs && <th scope="col">{spec.xLabel ?? 'x'}</th>}
-                <th scope="col" class="num">
-                  Value
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {spec.data.map((d, i) => (
-                <tr key={i}>
-                  <td>{xs ? d.series : d.label}</td>
-                  {spec.kind !== 'bar' && !xs && <td>{d.series}</td>}
-                  {xs && <td>{d.x}</td>}
-                  <td class="num">{format(spec, d.value)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </section>
+        <DataTable
+          id={id}
+          label={`${spec.title} numbers`}
+          rows={spec.data}
+          rowKey={(_, i) => i}
+          columns={[
+            { title: xs ? 'Series' : 'Store · strategy', cell: (d) => (xs ? d.series : d.label) },
+            spec.kind === 'grouped' && { title: 'Measure', cell: (d) => d.series },
+            xs && { title: spec.xLabel ?? 'x', cell: (d) => d.x },
+            { title: 'Value', num: true, cell: (d) => format(spec, d.value) },
+          ]}
+        />
       )}
     </figure>
   );

@@ -1,10 +1,14 @@
 /**
- * Turns any consistency-lab report into chart specifications, without knowing its scenario: every
+ * Turns any consistency-lab report into chart specifications. The fields whose shape the lab
+ * documents (`shared/lab/domain/report.ts`) get their own charts, first: `failover` (RPO and RTO per
+ * failover, the write timeline with the fault marked), `availability` per region (partition) and the
+ * t-visibility `curve` (measured vs predicted). Everything else without knowing the scenario: every
  * numeric field of the result rows becomes a bar chart (one bar per store and strategy), every object of
- * numbers a grouped bar chart (latency p50/p95/p99, capacity units, availability per region…), every
- * array of points a line chart (e.g. a t-visibility curve, a failover write timeline). Known fields get
- * their titles and units; a field a future scenario adds shows up under its own name.
- */
+ * numbers a grouped bar chart (latency p50/p95/p99, capacity units…), every array of points a line
+ * chart. Known fields get their titles and units; a field a future scenario adds shows up under its
+ * own name. */
+import type { FailoverRun, RegionAvailability, VisibilityPoint } from '../../shared/lab/domain/report.ts';
+
 export interface ResultRow {
   store: string;
   strategy: string;
@@ -45,6 +49,8 @@ export interface ChartSpec {
   xLabel?: string;
   percent?: boolean;
   data: Datum[];
+  /** Lines only: moments marked on the x axis (when a fault started), drawn as rules. */
+  events?: { x: number; label: string }[];
 }
 
 const KNOWN: Record<string, { title: string; unit?: string; percent?: boolean; order: number }> = {
@@ -108,12 +114,163 @@ function lineData(
   return { data, xLabel: humanize(xKey) };
 }
 
+type Ordered = ChartSpec & { order: number };
+
+/** One chart of `data`, or none when there is nothing to draw. */
+const chart = (spec: Omit<Ordered, 'data'>, data: Datum[]): Ordered[] =>
+  data.length ? [{ ...spec, data }] : [];
+
+/** What `each` makes of every row whose `key` field has the shape `is` checks. */
+function fromRows<T, U>(
+  rows: ResultRow[],
+  key: string,
+  is: (v: unknown) => v is T,
+  each: (v: T, row: ResultRow) => U[],
+) {
+  return rows.flatMap((row) => {
+    const value = row[key];
+    return is(value) ? each(value, row) : [];
+  });
+}
+
+const isFailoverRuns = (v: unknown): v is FailoverRun[] =>
+  Array.isArray(v) &&
+  v.every((r) => r && typeof r === 'object' && isNumber(r.lost) && Array.isArray(r.timeline));
+
+/**
+ * `failover` (per replication mode, one entry per failover): RPO (acknowledged commits lost) and RTO
+ * (the longest time without a commit) per failover, commit latency before and after, and the write
+ * timeline — commits and failed commits per 100 ms, with the moment the fault started.
+ */
+function failoverCharts(rows: ResultRow[]): Ordered[] {
+  const runs = fromRows(rows, 'failover', isFailoverRuns, (failovers, row) => {
+    const several = failovers.length > 1;
+    return failovers.map((run) => ({
+      row,
+      run,
+      label: several ? `${rowLabel(row)} · failover ${run.trial}` : rowLabel(row),
+      name: several ? `${row.strategy} · ${run.trial}` : row.strategy,
+    }));
+  });
+  const bar = (value: (r: FailoverRun) => number) =>
+    runs.map(({ row, run, label }) => ({ label, store: row.store, series: row.strategy, value: value(run) }));
+  return [
+    ...chart(
+      { key: 'rpo', kind: 'bar', title: 'RPO: acknowledged commits lost', order: -3 },
+      bar((r) => r.lost),
+    ),
+    ...chart(
+      { key: 'rto', kind: 'bar', title: 'RTO: longest time without a commit', unit: 'ms', order: -2 },
+      bar((r) => r.rtoMs),
+    ),
+    ...chart(
+      {
+        key: 'commit-latency',
+        kind: 'grouped',
+        title: 'Commit latency p50, before the failure and after the recovery',
+        unit: 'ms',
+        order: 2.1,
+      },
+      runs.flatMap(({ row, run, label }) => [
+        { label, store: row.store, series: 'before', value: run.latencyBeforeMs },
+        { label, store: row.store, series: 'after', value: run.latencyAfterMs },
+      ]),
+    ),
+    ...chart(
+      {
+        key: 'timeline',
+        kind: 'line',
+        title: 'Write timeline: commits per 100 ms',
+        xLabel: 'Time since the writers started (ms)',
+        order: -1,
+        events: runs.map(({ run, name }) => ({ x: run.faultAtMs, label: `fault (${name})` })),
+      },
+      runs.flatMap(({ row, run, label, name }) =>
+        run.timeline.flatMap((p) => [
+          { label, store: row.store, series: `${name} · commits`, value: p.commits, x: p.tMs },
+          { label, store: row.store, series: `${name} · errors`, value: p.errors, x: p.tMs },
+        ]),
+      ),
+    ),
+  ];
+}
+
+const isRegions = (v: unknown): v is RegionAvailability[] =>
+  Array.isArray(v) &&
+  v.length > 0 &&
+  v.every((r) => r && typeof r === 'object' && typeof r.region === 'string' && isNumber(r.availability));
+
+/** `partition`: the share of requests that succeeded in each region while it was cut off. */
+const availabilityCharts = (rows: ResultRow[]): Ordered[] =>
+  chart(
+    {
+      key: 'availability',
+      kind: 'grouped',
+      title: 'Availability per region during the partition',
+      percent: true,
+      order: -1,
+    },
+    fromRows(rows, 'availability', isRegions, (regions, row) =>
+      regions.map((r) => ({
+        label: rowLabel(row),
+        store: row.store,
+        series: r.region,
+        value: r.availability,
+      })),
+    ),
+  );
+
+const isCurve = (v: unknown): v is VisibilityPoint[] =>
+  Array.isArray(v) &&
+  v.length > 0 &&
+  v.every((p) => p && typeof p === 'object' && isNumber(p.tMs) && isNumber(p.staleRate));
+
+/** `t-visibility`: the stale-read probability at each delay, measured and as predicted (PBS). */
+const curveCharts = (rows: ResultRow[]): Ordered[] =>
+  chart(
+    {
+      key: 'curve',
+      kind: 'line',
+      title: 'Stale-read probability after a write, measured and predicted',
+      xLabel: 'Delay after the write (ms)',
+      percent: true,
+      order: -1,
+    },
+    fromRows(rows, 'curve', isCurve, (curve, row) => {
+      const point = (what: string, x: number, value: number) => ({
+        label: rowLabel(row),
+        store: row.store,
+        series: `${rowLabel(row)} · ${what}`,
+        value,
+        x,
+      });
+      return curve.flatMap((p) => [
+        point('measured', p.tMs, p.staleRate),
+        ...(isNumber(p.predicted) ? [point('predicted', p.tMs, p.predicted)] : []),
+      ]);
+    }),
+  );
+
+/** Result fields with a known shape (the scenario's headline charts, first) that the generic rules below would misread (arrays of records). */
+const SPECIAL: Record<string, (rows: ResultRow[]) => Ordered[]> = {
+  failover: failoverCharts,
+  availability: availabilityCharts,
+  curve: curveCharts,
+};
+
 /** The charts for one report, known metrics first. */
 export function chartsOf(report: Report): ChartSpec[] {
   const rows = report.results ?? [];
   const keys = new Set<string>();
   for (const row of rows) for (const k of Object.keys(row)) if (!SKIP.has(k)) keys.add(k);
-  const charts: (ChartSpec & { order: number })[] = [];
+  const charts: Ordered[] = [];
+  for (const key of Object.keys(SPECIAL)) {
+    const special = keys.has(key) ? SPECIAL[key]?.(rows) : undefined;
+    if (special?.length) {
+      charts.push(...special);
+      keys.delete(key);
+    }
+  }
   for (const key of keys) {
     const m = meta(key);
     const values = rows.map((r) => r[key]);

@@ -1,5 +1,5 @@
 import { type Route, useApp, useLoad } from '../app.tsx';
-import { Loading, Page, TableWrap } from '../ui.tsx';
+import { DataTable, Loading, Page } from '../ui.tsx';
 
 /** The parts of a JSON Schema (as zod's `toJSONSchema` writes them) the reference shows. */
 interface Schema {
@@ -85,32 +85,24 @@ export function ApiReference({ route }: { route: Route }) {
           <p>
             {doc.data.info?.title} {doc.data.info?.version} · paths are relative to <code>{api.baseUrl}</code>
           </p>
-          <TableWrap label="Routes">
-            <thead>
-              <tr>
-                <th scope="col">Method</th>
-                <th scope="col">Path</th>
-                <th scope="col">Auth</th>
-                <th scope="col">Summary</th>
-              </tr>
-            </thead>
-            <tbody>
-              {operations(doc.data).map(({ method, path, op, id }) => (
-                <tr key={id}>
-                  <td>
-                    <code>{method.toUpperCase()}</code>
-                  </td>
-                  <td>
-                    <a href={`#/api/${encodeURIComponent(id)}`}>
-                      <code>{path}</code>
-                    </a>
-                  </td>
-                  <td>{auth(op)}</td>
-                  <td>{op.summary ?? op.description ?? ''}</td>
-                </tr>
-              ))}
-            </tbody>
-          </TableWrap>
+          <DataTable
+            label="Routes"
+            rows={operations(doc.data)}
+            rowKey={(o) => o.id}
+            columns={[
+              { title: 'Method', cell: (o) => <code>{o.method.toUpperCase()}</code> },
+              {
+                title: 'Path',
+                cell: (o) => (
+                  <a href={`#/api/${encodeURIComponent(o.id)}`}>
+                    <code>{o.path}</code>
+                  </a>
+                ),
+              },
+              { title: 'Auth', cell: (o) => auth(o.op) },
+              { title: 'Summary', cell: (o) => o.op.summary ?? o.op.description ?? '' },
+            ]}
+          />
         </>
       )}
     </Page>
@@ -130,56 +122,33 @@ function OperationView({ op }: { op: Operation }) {
         Authorization: <strong data-testid="operation-auth">{auth(op)}</strong>
       </p>
       {!!op.parameters?.length && (
-        <TableWrap label="Parameters">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">In</th>
-              <th scope="col">Type</th>
-              <th scope="col">Required</th>
-              <th scope="col">Description</th>
-            </tr>
-          </thead>
-          <tbody>
-            {op.parameters.map((p) => (
-              <tr key={`${p.in} ${p.name}`}>
-                <td>
-                  <code>{p.name}</code>
-                </td>
-                <td>{p.in}</td>
-                <td>
-                  <code>{typeOf(p.schema)}</code>
-                </td>
-                <td>{p.required ? 'yes' : 'no'}</td>
-                <td>{p.description ?? p.schema?.description ?? ''}</td>
-              </tr>
-            ))}
-          </tbody>
-        </TableWrap>
+        <DataTable
+          label="Parameters"
+          rows={op.parameters}
+          rowKey={(p) => `${p.in} ${p.name}`}
+          columns={[
+            { title: 'Name', cell: (p) => <code>{p.name}</code> },
+            { title: 'In', cell: (p) => p.in },
+            { title: 'Type', cell: (p) => <code>{typeOf(p.schema)}</code> },
+            { title: 'Required', cell: (p) => (p.required ? 'yes' : 'no') },
+            { title: 'Description', cell: (p) => p.description ?? p.schema?.description ?? '' },
+          ]}
+        />
       )}
       {body && <Fields label={`Request body (${body[0]})`} schema={body[1].schema} />}
-      <TableWrap label="Responses">
-        <thead>
-          <tr>
-            <th scope="col">Status</th>
-            <th scope="col">Description</th>
-            <th scope="col">Body</th>
-          </tr>
-        </thead>
-        <tbody>
-          {Object.entries(op.responses ?? {}).map(([status, r]) => (
-            <tr key={status}>
-              <td>
-                <code>{status}</code>
-              </td>
-              <td>{r.description ?? ''}</td>
-              <td>
-                <code>{typeOf(Object.values(r.content ?? {})[0]?.schema)}</code>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </TableWrap>
+      <DataTable
+        label="Responses"
+        rows={Object.entries(op.responses ?? {})}
+        rowKey={([status]) => status}
+        columns={[
+          { title: 'Status', cell: ([status]) => <code>{status}</code> },
+          { title: 'Description', cell: ([, r]) => r.description ?? '' },
+          {
+            title: 'Body',
+            cell: ([, r]) => <code>{typeOf(Object.values(r.content ?? {})[0]?.schema)}</code>,
+          },
+        ]}
+      />
     </>
   );
 }
@@ -194,29 +163,19 @@ function Fields({ label, schema }: { label: string; schema: Schema | undefined }
       </p>
     );
   return (
-    <TableWrap label={label}>
-      <thead>
-        <tr>
-          <th scope="col">Field</th>
-          <th scope="col">Type</th>
-          <th scope="col">Required</th>
-          <th scope="col">Default</th>
-        </tr>
-      </thead>
-      <tbody>
-        {properties.map(([name, s]) => (
-          <tr key={name}>
-            <td>
-              <code>{name}</code>
-            </td>
-            <td>
-              <code>{typeOf(s)}</code>
-            </td>
-            <td>{schema?.required?.includes(name) ? 'yes' : 'no'}</td>
-            <td>{s.default === undefined ? '' : <code>{JSON.stringify(s.default)}</code>}</td>
-          </tr>
-        ))}
-      </tbody>
-    </TableWrap>
+    <DataTable
+      label={label}
+      rows={properties}
+      rowKey={([name]) => name}
+      columns={[
+        { title: 'Field', cell: ([name]) => <code>{name}</code> },
+        { title: 'Type', cell: ([, s]) => <code>{typeOf(s)}</code> },
+        { title: 'Required', cell: ([name]) => (schema?.required?.includes(name) ? 'yes' : 'no') },
+        {
+          title: 'Default',
+          cell: ([, s]) => (s.default === undefined ? '' : <code>{JSON.stringify(s.default)}</code>),
+        },
+      ]}
+    />
   );
 }

@@ -3,7 +3,7 @@ import { ApiError } from '../api.ts';
 import { href, useApp } from '../app.tsx';
 import { money, shortId } from '../format.ts';
 import type { CartView, Order, Product } from '../types.ts';
-import { ErrorBox, Guard, Loading, Page, TableWrap } from '../ui.tsx';
+import { DataTable, ErrorBox, Loading, signedIn } from '../ui.tsx';
 
 interface Conflict {
   edited: number;
@@ -11,15 +11,7 @@ interface Conflict {
   retry: () => Promise<void>;
 }
 
-export function CartPage() {
-  return (
-    <Page title="Cart">
-      <Guard>
-        <Cart />
-      </Guard>
-    </Page>
-  );
-}
+export const CartPage = signedIn('Cart', Cart);
 
 /**
  * The caller's cart. Every change carries `If-Match: <version this tab last saw>`: when another tab or
@@ -56,6 +48,7 @@ function Cart() {
         .catch(() => {});
     }
   }, [cart, api, names]);
+  const nameOf = (productId: string) => names[productId]?.name ?? shortId(productId);
 
   const change = async (method: 'PUT' | 'DELETE', path: string, body?: unknown) => {
     if (!cart) return;
@@ -164,60 +157,52 @@ function Cart() {
           Your cart is empty. <a href="#/products">Browse the store</a>.
         </p>
       ) : (
-        <TableWrap label="Cart lines">
-          <thead>
-            <tr>
-              <th scope="col">Product</th>
-              <th scope="col">Quantity</th>
-              <th scope="col" class="num">
-                Price
-              </th>
-              <th scope="col">
-                <span class="sr-only">Remove</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {cart.items.map((line) => {
-              const product = names[line.productId];
-              const label = product?.name ?? shortId(line.productId);
-              return (
-                <tr key={line.productId}>
-                  <td>
-                    <a href={href('products', line.productId)}>{label}</a>
-                  </td>
-                  <td>
-                    <input
-                      type="number"
-                      min={1}
-                      max={99}
-                      value={line.quantity}
-                      aria-label={`Quantity of ${label}`}
-                      disabled={busy}
-                      onChange={(e) => {
-                        const quantity = Number((e.currentTarget as HTMLInputElement).value);
-                        void change('PUT', `/cart/items/${encodeURIComponent(line.productId)}`, { quantity });
-                      }}
-                    />
-                  </td>
-                  <td class="num">{money(line.priceCents * line.quantity, product?.currency)}</td>
-                  <td>
-                    <button
-                      type="button"
-                      class="link"
-                      disabled={busy}
-                      onClick={() =>
-                        void change('DELETE', `/cart/items/${encodeURIComponent(line.productId)}`)
-                      }
-                    >
-                      Remove <span class="sr-only">{label}</span>
-                    </button>
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-          <tfoot>
+        <DataTable
+          label="Cart lines"
+          rows={cart.items}
+          rowKey={(line) => line.productId}
+          columns={[
+            {
+              title: 'Product',
+              cell: (line) => <a href={href('products', line.productId)}>{nameOf(line.productId)}</a>,
+            },
+            {
+              title: 'Quantity',
+              cell: (line) => (
+                <input
+                  type="number"
+                  min={1}
+                  max={99}
+                  value={line.quantity}
+                  aria-label={`Quantity of ${nameOf(line.productId)}`}
+                  disabled={busy}
+                  onChange={(e) => {
+                    const quantity = Number((e.currentTarget as HTMLInputElement).value);
+                    void change('PUT', `/cart/items/${encodeURIComponent(line.productId)}`, { quantity });
+                  }}
+                />
+              ),
+            },
+            {
+              title: 'Price',
+              num: true,
+              cell: (line) => money(line.priceCents * line.quantity, names[line.productId]?.currency),
+            },
+            {
+              title: <span class="sr-only">Remove</span>,
+              cell: (line) => (
+                <button
+                  type="button"
+                  class="link"
+                  disabled={busy}
+                  onClick={() => void change('DELETE', `/cart/items/${encodeURIComponent(line.productId)}`)}
+                >
+                  Remove <span class="sr-only">{nameOf(line.productId)}</span>
+                </button>
+              ),
+            },
+          ]}
+          footer={
             <tr>
               <th scope="row" colSpan={2}>
                 Total
@@ -227,8 +212,8 @@ function Cart() {
               </td>
               <td />
             </tr>
-          </tfoot>
-        </TableWrap>
+          }
+        />
       )}
       <ErrorBox error={error} />
       {cart.items.length > 0 && (

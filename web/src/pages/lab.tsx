@@ -6,7 +6,7 @@ import { Chart } from '../charts.tsx';
 import { ms, shortId, when } from '../format.ts';
 import { checkExperiment, LAB_FIELDS as FIELDS } from '../lab-request.ts';
 import { chartsOf, type Report } from '../report-model.ts';
-import { ErrorBox, Guard, Loading, Page, TableWrap } from '../ui.tsx';
+import { DataTable, ErrorBox, Loading, signedIn } from '../ui.tsx';
 
 const HELP: Record<keyof typeof LIMITS, string> = {
   trials: 'write-read pairs, counters, sales or stock changes',
@@ -16,15 +16,7 @@ const HELP: Record<keyof typeof LIMITS, string> = {
   seconds: 'how long the regions are cut apart (partition)',
 };
 
-export function LabPage({ route }: { route: Route }) {
-  return (
-    <Page title="Consistency lab">
-      <Guard>
-        <Lab route={route} />
-      </Guard>
-    </Page>
-  );
-}
+export const LabPage = signedIn('Consistency lab', Lab);
 
 function setParams(params: Record<string, string>) {
   location.hash = `#/lab${query(params)}`;
@@ -76,35 +68,27 @@ function Lab({ route }: { route: Route }) {
         <ErrorBox error={runs.error} />
         {runs.data && runs.data.length === 0 && <p class="notice">No runs yet: start one.</p>}
         {runs.data && runs.data.length > 0 && (
-          <TableWrap label="Past runs">
-            <thead>
-              <tr>
-                <th scope="col">Compare</th>
-                <th scope="col">Scenario</th>
-                <th scope="col">Status</th>
-                <th scope="col">Requested</th>
-              </tr>
-            </thead>
-            <tbody>
-              {runs.data.map((r) => (
-                <tr key={r.experimentId}>
-                  <td>
-                    <input
-                      type="checkbox"
-                      checked={selected.includes(r.experimentId)}
-                      onChange={() => toggle(r.experimentId)}
-                      aria-label={`Show run ${shortId(r.experimentId)} (${r.scenario})`}
-                    />
-                  </td>
-                  <td>
-                    <a href={`#/lab?run=${r.experimentId}`}>{r.scenario}</a>
-                  </td>
-                  <td>{r.status}</td>
-                  <td>{when(r.requestedAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </TableWrap>
+          <DataTable
+            label="Past runs"
+            rows={runs.data}
+            rowKey={(r) => r.experimentId}
+            columns={[
+              {
+                title: 'Compare',
+                cell: (r) => (
+                  <input
+                    type="checkbox"
+                    checked={selected.includes(r.experimentId)}
+                    onChange={() => toggle(r.experimentId)}
+                    aria-label={`Show run ${shortId(r.experimentId)} (${r.scenario})`}
+                  />
+                ),
+              },
+              { title: 'Scenario', cell: (r) => <a href={`#/lab?run=${r.experimentId}`}>{r.scenario}</a> },
+              { title: 'Status', cell: (r) => r.status },
+              { title: 'Requested', cell: (r) => when(r.requestedAt) },
+            ]}
+          />
         )}
         <p class="muted">Tick up to three runs to see them side by side.</p>
       </section>
@@ -217,6 +201,8 @@ function RunView({ id, onDone }: { id: string; onDone: () => void }) {
   const { api } = useApp();
   const [report, setReport] = useState<Report>();
   const [error, setError] = useState<unknown>();
+  // A passing failure while polling (a failover run makes Postgres unavailable for a while: 503).
+  const [hiccup, setHiccup] = useState<unknown>();
   const [since] = useState(Date.now());
   const [now, setNow] = useState(Date.now());
   useEffect(() => {
@@ -227,11 +213,18 @@ function RunView({ id, onDone }: { id: string; onDone: () => void }) {
         const r = await api.get<Report>(`/consistency/experiments/${encodeURIComponent(id)}`);
         if (!live) return;
         setReport(r.body);
+        setHiccup(undefined);
         setNow(Date.now());
         if (r.body.status === 'queued' || r.body.status === 'running') timer = setTimeout(poll, 1000);
         else onDone();
       } catch (err) {
-        if (live) setError(err);
+        if (!live) return;
+        // Unavailable for now (network, 429, 5xx: e.g. the primary this very run killed): ask again.
+        if (err instanceof ApiError && (err.status === 0 || err.status === 429 || err.status >= 500)) {
+          setHiccup(err);
+          setNow(Date.now());
+          timer = setTimeout(poll, 2000);
+        } else setError(err);
       }
     };
     void poll();
@@ -246,7 +239,13 @@ function RunView({ id, onDone }: { id: string; onDone: () => void }) {
   const charts = report.status === 'done' ? chartsOf(report) : [];
   const env = report.environment;
   return (
-    <article class="report" data-testid="report" data-status={report.status} aria-labelledby={`r-${id}`}>
+    <article
+      class="report"
+      data-testid="report"
+      data-status={report.status}
+      data-scenario={report.scenario}
+      aria-labelledby={`r-${id}`}
+    >
       <h2 id={`r-${id}`}>
         {report.scenario} <code class="muted">{shortId(report.experimentId)}</code>
       </h2>
@@ -266,6 +265,12 @@ function RunView({ id, onDone }: { id: string; onDone: () => void }) {
             {Math.round((now - since) / 1000)} s
           </p>
           <progress aria-label="Waiting for the run" />
+          {hiccup instanceof ApiError && (
+            <p class="muted">
+              The last poll answered {hiccup.status || 'no connection'} {hiccup.code} ({hiccup.message});
+              asking again.
+            </p>
+          )}
         </div>
       )}
       {report.status === 'failed' && (

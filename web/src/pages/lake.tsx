@@ -3,7 +3,7 @@ import { useApp, useLoad } from '../app.tsx';
 import { Chart } from '../charts.tsx';
 import { ms, when } from '../format.ts';
 import type { ChartSpec, Datum } from '../report-model.ts';
-import { ErrorBox, Guard, Loading, Page, TableWrap } from '../ui.tsx';
+import { DataTable, ErrorBox, Loading, signedIn } from '../ui.tsx';
 
 const STAGES = ['extract', 'transform', 'aggregate'] as const;
 
@@ -24,15 +24,7 @@ interface Run {
   error?: { error: string; cause: string };
 }
 
-export function LakePage() {
-  return (
-    <Page title="Lake">
-      <Guard admin>
-        <Lake />
-      </Guard>
-    </Page>
-  );
-}
+export const LakePage = signedIn('Lake', Lake, true);
 
 // Run ids share a long prefix: a run is told apart by its day and the time it started.
 const runLabel = (r: Run) => `${r.date} · ${new Date(r.startedAt).toLocaleTimeString()}`;
@@ -144,28 +136,19 @@ function Lake() {
         <p class="notice">No ETL runs yet. Start one above, or wait for the daily schedule.</p>
       )}
       {list.length > 0 && (
-        <TableWrap label="ETL runs">
-          <thead>
-            <tr>
-              <th scope="col">Day</th>
-              <th scope="col">Run</th>
-              <th scope="col">Status</th>
-              <th scope="col">Started</th>
-              {STAGES.map((s) => (
-                <th scope="col" key={s}>
-                  {s}
-                </th>
-              ))}
-            </tr>
-          </thead>
-          <tbody data-testid="etl-runs">
-            {list.map((r) => (
-              <tr key={r.runId} data-run={r.runId}>
-                <td>{r.date}</td>
-                <td>
-                  <code title={r.runId}>{runTag(r.runId)}</code>
-                </td>
-                <td>
+        <DataTable
+          label="ETL runs"
+          testId="etl-runs"
+          rows={list}
+          rowKey={(r) => r.runId}
+          rowAttributes={(r) => ({ 'data-run': r.runId })}
+          columns={[
+            { title: 'Day', cell: (r) => r.date },
+            { title: 'Run', cell: (r) => <code title={r.runId}>{runTag(r.runId)}</code> },
+            {
+              title: 'Status',
+              cell: (r) => (
+                <>
                   <span class={r.status === 'FAILED' ? 'warn' : r.status === 'SUCCEEDED' ? 'ok' : ''}>
                     {r.status}
                   </span>
@@ -174,30 +157,13 @@ function Lake() {
                       {r.error.error}: {r.error.cause.slice(0, 160)}
                     </div>
                   )}
-                </td>
-                <td>{when(r.startedAt)}</td>
-                {STAGES.map((s) => {
-                  const st = r.stages[s];
-                  return (
-                    <td key={s}>
-                      {st ? (
-                        <>
-                          {ms(st.durationMs)}
-                          <div class="muted">
-                            {st.rowsRead} → {st.rowsWritten}
-                            {st.rowsQuarantined ? `, ${st.rowsQuarantined} quarantined` : ''}
-                          </div>
-                        </>
-                      ) : (
-                        '–'
-                      )}
-                    </td>
-                  );
-                })}
-              </tr>
-            ))}
-          </tbody>
-        </TableWrap>
+                </>
+              ),
+            },
+            { title: 'Started', cell: (r) => when(r.startedAt) },
+            ...STAGES.map((s) => ({ title: s, cell: (r: Run) => <Stage stage={r.stages[s]} /> })),
+          ]}
+        />
       )}
       <div class="charts">
         {durations.data.length > 0 && <Chart spec={durations} />}
@@ -209,6 +175,20 @@ function Lake() {
         serve yet: query it with <code>npm run lake:query</code> (DuckDB) or Athena. The chart above counts
         what <code>/etl/runs</code> reports.
       </p>
+    </>
+  );
+}
+
+/** One stage of a run: its duration, and rows read → written (and quarantined). */
+function Stage({ stage }: { stage: StageStats | undefined }) {
+  if (!stage) return <>–</>;
+  return (
+    <>
+      {ms(stage.durationMs)}
+      <div class="muted">
+        {stage.rowsRead} → {stage.rowsWritten}
+        {stage.rowsQuarantined ? `, ${stage.rowsQuarantined} quarantined` : ''}
+      </div>
     </>
   );
 }

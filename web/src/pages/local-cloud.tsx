@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { useApp, useLoad } from '../app.tsx';
-import { ErrorBox, Loading, Page, TableWrap } from '../ui.tsx';
+import { DataTable, ErrorBox, Loading, Page } from '../ui.tsx';
 
 type Row = Record<string, unknown>;
 
@@ -131,26 +131,12 @@ function cell(value: unknown): string {
 function Table({ label, rows }: { label: string; rows: Row[] }) {
   const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))].slice(0, 10);
   return (
-    <TableWrap label={label}>
-      <thead>
-        <tr>
-          {columns.map((c) => (
-            <th scope="col" key={c}>
-              {c}
-            </th>
-          ))}
-        </tr>
-      </thead>
-      <tbody>
-        {rows.map((r, i) => (
-          <tr key={i}>
-            {columns.map((c) => (
-              <td key={c}>{cell(r[c])}</td>
-            ))}
-          </tr>
-        ))}
-      </tbody>
-    </TableWrap>
+    <DataTable
+      label={label}
+      rows={rows}
+      rowKey={(_, i) => i}
+      columns={columns.map((c) => ({ title: c, cell: (r: Row) => cell(r[c]) }))}
+    />
   );
 }
 

@@ -3,17 +3,9 @@ import { query } from '../api.ts';
 import { useApp, useLoad } from '../app.tsx';
 import { money, shortId, when } from '../format.ts';
 import type { Page as ApiPage, Order } from '../types.ts';
-import { ErrorBox, Guard, Loading, Page, TableWrap } from '../ui.tsx';
+import { DataTable, ErrorBox, Loading, signedIn } from '../ui.tsx';
 
-export function OrdersPage() {
-  return (
-    <Page title="Orders">
-      <Guard>
-        <Orders />
-      </Guard>
-    </Page>
-  );
-}
+export const OrdersPage = signedIn('Orders', Orders);
 
 /** The caller's orders, newest first (Postgres, partitioned by region), with cancel. */
 function Orders() {
@@ -44,30 +36,22 @@ function Orders() {
       <ErrorBox error={list.error ?? error} />
       {list.data?.items.length === 0 && <p class="notice">No orders yet.</p>}
       {list.data && list.data.items.length > 0 && (
-        <TableWrap label="Your orders">
-          <thead>
-            <tr>
-              <th scope="col">Order</th>
-              <th scope="col">Placed</th>
-              <th scope="col">Region</th>
-              <th scope="col">Items</th>
-              <th scope="col" class="num">
-                Total
-              </th>
-              <th scope="col">Status</th>
-            </tr>
-          </thead>
-          <tbody data-testid="orders">
-            {list.data.items.map((o) => (
-              <tr key={o.orderId} data-order={o.orderId}>
-                <td>
-                  <code title={o.orderId}>{shortId(o.orderId)}</code>
-                </td>
-                <td>{when(o.createdAt)}</td>
-                <td>{o.region}</td>
-                <td>{o.items.reduce((n, i) => n + i.quantity, 0)}</td>
-                <td class="num">{money(o.totalCents)}</td>
-                <td>
+        <DataTable
+          label="Your orders"
+          testId="orders"
+          rows={list.data.items}
+          rowKey={(o) => o.orderId}
+          rowAttributes={(o) => ({ 'data-order': o.orderId })}
+          columns={[
+            { title: 'Order', cell: (o) => <code title={o.orderId}>{shortId(o.orderId)}</code> },
+            { title: 'Placed', cell: (o) => when(o.createdAt) },
+            { title: 'Region', cell: (o) => o.region },
+            { title: 'Items', cell: (o) => o.items.reduce((n, i) => n + i.quantity, 0) },
+            { title: 'Total', num: true, cell: (o) => money(o.totalCents) },
+            {
+              title: 'Status',
+              cell: (o) => (
+                <>
                   <span class={o.status === 'PLACED' ? 'ok' : 'muted'}>{o.status}</span>{' '}
                   {o.status === 'PLACED' && (
                     <button
@@ -79,11 +63,11 @@ function Orders() {
                       Cancel <span class="sr-only">order {shortId(o.orderId)}</span>
                     </button>
                   )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </TableWrap>
+                </>
+              ),
+            },
+          ]}
+        />
       )}
       <div class="pager">
         <button type="button" disabled={cursors.length < 2} onClick={() => setCursors(cursors.slice(0, -1))}>
