@@ -25,7 +25,7 @@ export interface RunningCloud {
   logs: Record<string, unknown>[];
   token(sub: string, admin?: boolean): Promise<string>;
   /** RSS of the whole process tree (local cloud, workers, emulators) in MB, and its process count. */
-  rss(): { mb: number; processes: number };
+  rss(): { mb: number; rssMb: number; processes: number };
   stop(): Promise<void>;
 }
 
@@ -106,10 +106,24 @@ export async function startCloud(options: {
   };
 }
 
-/** A process and all its descendants (Linux /proc): pid, RSS in kB and command line of each. */
-export function processTree(rootPid: number): { pid: number; rssKb: number; cmdline: string }[] {
+/** One process of a tree: RSS and PSS in kB, and its command line. */
+export interface TreeProcess {
+  pid: number;
+  /** Resident set: every page it maps that is in memory, shared ones included. */
+  rssKb: number;
+  /**
+   * Proportional set (`/proc/<pid>/smaps_rollup`): each shared page divided among the processes that
+   * map it, so a sum over processes counts the Node binary, Postgres' shared buffers and libraries
+   * once, not once per worker or backend. Its RSS when the kernel does not say.
+   */
+  pssKb: number;
+  cmdline: string;
+}
+
+/** A process and all its descendants (Linux /proc): pid, RSS and PSS in kB and command line of each. */
+export function processTree(rootPid: number): TreeProcess[] {
   const children = new Map<number, number[]>();
-  const info = new Map<number, { pid: number; rssKb: number; cmdline: string }>();
+  const info = new Map<number, TreeProcess>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
@@ -118,13 +132,21 @@ export function processTree(rootPid: number): { pid: number; rssKb: number; cmdl
       const ppid = Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]);
       const rssKb = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
-      info.set(pid, { pid, rssKb, cmdline });
+      let pssKb = rssKb;
+      try {
+        pssKb = Number(
+          /^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${entry}/smaps_rollup`, 'utf8'))?.[1] ?? rssKb,
+        );
+      } catch {
+        // no smaps_rollup (an old kernel, or not ours to read): its RSS
+      }
+      info.set(pid, { pid, rssKb, pssKb, cmdline });
       children.set(ppid, [...(children.get(ppid) ?? []), pid]);
     } catch {
       // the process ended while we looked
     }
   }
-  const tree: { pid: number; rssKb: number; cmdline: string }[] = [];
+  const tree: TreeProcess[] = [];
   const stack = [rootPid];
   while (stack.length) {
     const pid = stack.pop() as number;
@@ -155,10 +177,18 @@ export function treeCpuSeconds(rootPid: number): number {
   return ticks / 100;
 }
 
-/** Sum of RSS over a process tree, in MB, and its process count. */
-export function treeRss(rootPid: number): { mb: number; processes: number } {
+/**
+ * Memory of a process tree in MB: `mb`, the sum of PSS (what the tree takes from the machine, shared
+ * pages counted once), and `rssMb`, the sum of RSS (shared pages counted in every process that maps
+ * them), with its process count.
+ */
+export function treeRss(rootPid: number): { mb: number; rssMb: number; processes: number } {
   const tree = processTree(rootPid);
-  return { mb: tree.reduce((n, p) => n + p.rssKb, 0) / 1024, processes: tree.length };
+  return {
+    mb: tree.reduce((n, p) => n + p.pssKb, 0) / 1024,
+    rssMb: tree.reduce((n, p) => n + p.rssKb, 0) / 1024,
+    processes: tree.length,
+  };
 }
 
 /** A small JSON-over-HTTP client for the shop's API. */
