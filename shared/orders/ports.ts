@@ -43,7 +43,11 @@ export interface OrderStore {
     idempotencyKey: string,
   ): Promise<{ requestHash: string; orderId: string } | undefined>;
   getOrder(userId: string, orderId: string): Promise<Order | undefined>;
-  placeOrder(input: PlaceOrder): Promise<{ order: Order; replayed: boolean }>;
+  /**
+   * Places the order in one transaction (claiming the key, consuming the cart state, taking the
+   * stock); undefined when another request holds the key, which the caller answers as a replay.
+   */
+  placeOrder(input: PlaceOrder): Promise<Order | undefined>;
 }
 
 /** The changes orders make to orders and stock, each in one transaction with its outbox events. */

@@ -22,6 +22,8 @@ function memoryPorts(cart: Cart, prices: Record<string, number>) {
     findOrderRequest: async (userId, key) => requests.get(`${userId}/${key}`),
     getOrder: async (_userId, orderId) => orders.get(orderId),
     placeOrder: async (input) => {
+      // The key's row is claimed in the transaction: a key another request holds places nothing.
+      if (requests.has(`${input.userId}/${input.idempotencyKey}`)) return undefined;
       placed.push(input);
       const order: Order = {
         orderId: crypto.randomUUID(),
@@ -37,7 +39,7 @@ function memoryPorts(cart: Cart, prices: Record<string, number>) {
         requestHash: input.requestHash,
         orderId: order.orderId,
       });
-      return { order, replayed: false };
+      return order;
     },
   };
   return { ports, placed, effects };
@@ -76,6 +78,25 @@ describe('checkout (use case, in-memory ports)', () => {
     expect(placed).toHaveLength(1);
     // A replay neither counts nor relays again: the first request did both.
     expect(effects).toMatchObject({ relayed: 1, counted: ['OrdersPlaced'] });
+  });
+
+  it('answers a request that raced another with the same key (the store found the key taken) as a replay', async () => {
+    const { ports, placed, effects } = memoryPorts(cart, { a: 250, b: 100 });
+    const first = await checkout(ports, { userId: 'u', idempotencyKey: 'k', input: { region: 'eu' } });
+    // The racer looked for the key before the first request committed, so it priced the cart too.
+    let looked = 0;
+    const racer = {
+      ...ports,
+      findOrderRequest: async (u: string, k: string) => (looked++ ? ports.findOrderRequest(u, k) : undefined),
+    };
+    const raced = await checkout(racer, { userId: 'u', idempotencyKey: 'k', input: { region: 'eu' } });
+    expect(raced).toMatchObject({ order: first.order, replayed: true });
+    expect(placed).toHaveLength(1);
+    expect(effects).toMatchObject({ relayed: 1, counted: ['OrdersPlaced'] });
+    looked = 0;
+    await expect(
+      checkout(racer, { userId: 'u', idempotencyKey: 'k', input: { region: 'us' } }),
+    ).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', kind: 'unprocessable' });
   });
 
   it('refuses the same key with another body: IDEMPOTENCY_KEY_REUSED', async () => {

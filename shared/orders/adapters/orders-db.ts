@@ -141,22 +141,22 @@ export async function findOrderRequest(
  * (`stock = stock - q where stock >= q`, in product order so concurrent orders cannot deadlock),
  * writes the order and its lines, and the OrderPlaced and InventoryChanged events into the outbox.
  *
- * A request racing another with the same key waits on the key's row and then returns the order the
- * other one placed (`replayed: true`), or refuses a different body with IDEMPOTENCY_KEY_REUSED.
+ * A request racing another with the same key waits on the key's row and then, finding it taken,
+ * places nothing and returns undefined: the checkout use case answers it by the replay rule.
  * Not enough stock for any line rolls everything back (INSUFFICIENT_STOCK naming the product).
  */
-export async function placeOrder(input: PlaceOrder): Promise<{ order: Order; replayed: boolean }> {
+export async function placeOrder(input: PlaceOrder): Promise<Order | undefined> {
   const orderId = crypto.randomUUID();
   const lines = [...input.lines].sort((a, b) =>
     a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0,
   );
-  const placed = await withTransaction(async (client) => {
+  return withTransaction(async (client) => {
     const claimed = await client.query(
       `insert into order_requests (user_id, idempotency_key, request_hash, region, order_id)
        values ($1, $2, $3, $4, $5) on conflict do nothing`,
       [input.userId, input.idempotencyKey, input.requestHash, input.region, orderId],
     );
-    if (claimed.rowCount === 0) return undefined; // the key is taken: answered below, outside this transaction
+    if (claimed.rowCount === 0) return undefined; // the key is taken: the caller answers it as a replay
 
     // One order per cart state, whatever the key: a concurrent checkout of the same state waits here
     // for this transaction, then finds the row and is refused (its key claim rolls back with it).
@@ -237,19 +237,6 @@ export async function placeOrder(input: PlaceOrder): Promise<{ order: Order; rep
     ]);
     return order;
   });
-  if (placed) return { order: placed, replayed: false };
-
-  const existing = await findOrderRequest(input.userId, input.idempotencyKey);
-  if (!existing) throw new Error('Idempotency-Key row disappeared after a conflict');
-  if (existing.requestHash !== input.requestHash) {
-    throw new OrderError(
-      'IDEMPOTENCY_KEY_REUSED',
-      'This Idempotency-Key was used with a different request body',
-    );
-  }
-  const order = await getOrder(input.userId, existing.orderId);
-  if (!order) throw new Error(`Order ${existing.orderId} of an Idempotency-Key is missing`);
-  return { order, replayed: true };
 }
 
 /** Cancels a placed order of the user and gives its stock back, in one transaction. */

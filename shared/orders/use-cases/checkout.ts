@@ -1,6 +1,6 @@
 import type { ConsistencyToken } from '../../platform/read-your-writes.ts';
 import { cartState, type Order, OrderError, type PlaceOrderInput, requestHash } from '../domain.ts';
-import type { CheckoutPorts } from '../ports.ts';
+import type { CheckoutPorts, OrderStore } from '../ports.ts';
 
 export interface CheckoutRequest {
   userId: string;
@@ -16,8 +16,9 @@ export interface CheckoutRequest {
  *    `IDEMPOTENCY_KEY_REUSED`.
  * 2. The cart is priced with strongly consistent catalog reads (`CART_EMPTY`,
  *    `PRODUCT_UNAVAILABLE` naming the product).
- * 3. The store places the order, taking stock, in one transaction; it decides concurrent
- *    duplicates and a cart state ordered twice (`CART_ALREADY_ORDERED`). A new order is counted
+ * 3. The store places the order, taking stock, in one transaction, unless a concurrent request
+ *    claimed the key first (that request's order is then the answer, by the same replay rule) or
+ *    the cart state was ordered already (`CART_ALREADY_ORDERED`). A new order is counted
  *    (`OrdersPlaced`) and its events (OrderPlaced, InventoryChanged) are relayed at once.
  *
  * The answer carries the `token` of the commit, for reading the order back (read-your-writes).
@@ -43,17 +44,8 @@ async function placeOnce(
   { userId, idempotencyKey, input }: CheckoutRequest,
 ): Promise<{ order: Order; replayed: boolean }> {
   const hash = requestHash(input);
-  const previous = await ports.findOrderRequest(userId, idempotencyKey);
-  if (previous) {
-    if (previous.requestHash !== hash) {
-      throw new OrderError(
-        'IDEMPOTENCY_KEY_REUSED',
-        'This Idempotency-Key was used with a different request body',
-      );
-    }
-    const order = await ports.getOrder(userId, previous.orderId);
-    if (order) return { order, replayed: true };
-  }
+  const earlier = await replayOf(ports, userId, idempotencyKey, hash);
+  if (earlier) return { order: earlier, replayed: true };
 
   const cartReadAt = new Date();
   const cart = await ports.getCart(userId);
@@ -68,7 +60,7 @@ async function placeOnce(
     }
     return { productId: item.productId, quantity: item.quantity, unitPriceCents: product.priceCents };
   });
-  return ports.placeOrder({
+  const order = await ports.placeOrder({
     userId,
     idempotencyKey,
     requestHash: hash,
@@ -77,4 +69,30 @@ async function placeOnce(
     cartReadAt,
     cart: cartState(cart),
   });
+  if (order) return { order, replayed: false };
+  // A request racing this one with the same key claimed it first: its order is the answer.
+  const raced = await replayOf(ports, userId, idempotencyKey, hash);
+  if (!raced) throw new Error(`The order of Idempotency-Key ${idempotencyKey} is missing after a conflict`);
+  return { order: raced, replayed: true };
+}
+
+/**
+ * The replay rule: the order an earlier request under this key placed, if any; the same key with
+ * another body is refused (`IDEMPOTENCY_KEY_REUSED`).
+ */
+async function replayOf(
+  ports: Pick<OrderStore, 'findOrderRequest' | 'getOrder'>,
+  userId: string,
+  idempotencyKey: string,
+  hash: string,
+): Promise<Order | undefined> {
+  const previous = await ports.findOrderRequest(userId, idempotencyKey);
+  if (!previous) return undefined;
+  if (previous.requestHash !== hash) {
+    throw new OrderError(
+      'IDEMPOTENCY_KEY_REUSED',
+      'This Idempotency-Key was used with a different request body',
+    );
+  }
+  return ports.getOrder(userId, previous.orderId);
 }
