@@ -43,6 +43,16 @@ export const CursorTimestamp = z.string().refine(isPostgresTimestamp, 'must be a
 export const encodeCursor = (value: object): string =>
   Buffer.from(JSON.stringify(value)).toString('base64url');
 
+/** What a cursor holds: the JSON value {@link encodeCursor} wrote, or undefined when it is not base64url JSON. */
+export function readCursor(cursor: string): unknown {
+  if (!/^[A-Za-z0-9_-]*$/.test(cursor)) return undefined;
+  try {
+    return JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Decodes `query.cursor` against `schema`; undefined when there is none, 400 when it is not one of ours.
  *
@@ -54,13 +64,7 @@ export function decodeCursor<S extends z.ZodType>(
   schema: S,
 ): z.infer<S> | undefined {
   if (cursor === undefined) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    parsed = undefined;
-  }
-  const result = schema.safeParse(parsed);
+  const result = schema.safeParse(readCursor(cursor));
   if (!result.success) {
     throw badRequest('The cursor is invalid', [
       { path: 'query.cursor', message: 'must be a nextCursor from a previous page' },

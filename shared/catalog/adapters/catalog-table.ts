@@ -11,6 +11,7 @@ import {
 import { z } from 'zod';
 import { buildEvent } from '../../../events/schemas.ts';
 import { requireEnv } from '../../config.ts';
+import { encodeCursor as encodeWire, readCursor } from '../../http/cursor.ts';
 import { dynamoDocumentClient } from '../../platform/adapters/aws-clients.ts';
 import { type BuiltEvent, publishEvents } from '../../platform/adapters/event-publisher.ts';
 import {
@@ -307,9 +308,7 @@ function listingOf(category: string | undefined): Listing {
 export type ListingKey = Record<string, string>;
 
 /** The cursor a client gets back: the LastEvaluatedKey as base64url JSON. Opaque to clients. */
-export function encodeCursor(key: ListingKey): string {
-  return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
-}
+export const encodeCursor = (key: ListingKey): string => encodeWire(key);
 
 /**
  * The key a cursor stands for, if it is one this listing (`category`, or all products) could have
@@ -318,13 +317,7 @@ export function encodeCursor(key: ListingKey): string {
  * so a tampered cursor is a client error rather than a DynamoDB ValidationException.
  */
 export function decodeCursor(cursor: string, category?: string): ListingKey | undefined {
-  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) return undefined;
-  let decoded: unknown;
-  try {
-    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    return undefined;
-  }
+  const decoded = readCursor(cursor);
   if (typeof decoded !== 'object' || decoded === null || Array.isArray(decoded)) return undefined;
   const key = decoded as Record<string, unknown>;
   const listing = listingOf(category);
