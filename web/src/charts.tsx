@@ -49,7 +49,8 @@ function plot(spec: ChartSpec, width: number): SVGSVGElement | HTMLElement {
       ...common,
       height: spec.facet ? 70 + labels.length * 130 : 280,
       marginLeft: 50,
-      marginRight: spec.facet ? 150 : 20,
+      // Room for the panels' names at the right.
+      marginRight: spec.facet ? 16 + 6.5 * Math.max(...labels.map((l) => l.length)) : 20,
       x: { label: spec.xLabel ?? 'x', grid: true },
       y: { label: xTitle, grid: true, percent: spec.percent },
       fy: spec.facet ? { label: null, domain: labels } : undefined,
