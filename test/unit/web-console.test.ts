@@ -198,20 +198,26 @@ describe('web console: the fault scenarios’ charts, from the shapes the lab re
     expect(line?.kind).toBe('line');
     // Commits and errors for every 100 ms bucket of every failover.
     expect(line?.data).toHaveLength(2 * (89 + 80 + 90 + 85));
-    expect(new Set(line?.data.map((d) => d.series))).toEqual(
-      new Set(
-        ['asynchronous · 1', 'asynchronous · 2', 'synchronous · 1', 'synchronous · 2'].flatMap((s) => [
-          `${s} · commits`,
-          `${s} · errors`,
-        ]),
-      ),
-    );
-    expect(line?.data.find((d) => d.series === 'asynchronous · 1 · errors' && d.x === 2200)?.value).toBe(4);
+    // One panel per failover, commits and failed commits in each.
+    expect(line?.facet).toBe(true);
+    expect([...new Set(line?.data.map((d) => d.label))]).toEqual([
+      'postgres · asynchronous · failover 1',
+      'postgres · asynchronous · failover 2',
+      'postgres · synchronous · failover 1',
+      'postgres · synchronous · failover 2',
+    ]);
+    expect(new Set(line?.data.map((d) => d.series))).toEqual(new Set(['commits', 'failed commits']));
+    expect(
+      line?.data.find(
+        (d) =>
+          d.label === 'postgres · asynchronous · failover 1' && d.series === 'failed commits' && d.x === 2200,
+      )?.value,
+    ).toBe(4);
     expect(line?.events).toEqual([
-      { x: 2008, label: 'fault (asynchronous · 1)' },
-      { x: 2008, label: 'fault (asynchronous · 2)' },
-      { x: 2008, label: 'fault (synchronous · 1)' },
-      { x: 2008, label: 'fault (synchronous · 2)' },
+      { x: 2008, label: 'fault (asynchronous · 1)', facet: 'postgres · asynchronous · failover 1' },
+      { x: 2008, label: 'fault (asynchronous · 2)', facet: 'postgres · asynchronous · failover 2' },
+      { x: 2008, label: 'fault (synchronous · 1)', facet: 'postgres · synchronous · failover 1' },
+      { x: 2008, label: 'fault (synchronous · 2)', facet: 'postgres · synchronous · failover 2' },
     ]);
   });
 

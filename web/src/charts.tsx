@@ -35,26 +35,38 @@ function plot(spec: ChartSpec, width: number): SVGSVGElement | HTMLElement {
       .slice(0, 40)
       .map(
         (d) =>
-          `${spec.kind === 'line' ? d.series : d.label}${spec.kind === 'grouped' ? ` ${d.series}` : ''}${d.x !== undefined ? ` at ${d.x}` : ''} ${format(spec, d.value)}`,
+          `${spec.kind === 'line' ? `${spec.facet ? `${d.label} ` : ''}${d.series}` : d.label}${spec.kind === 'grouped' ? ` ${d.series}` : ''}${d.x !== undefined ? ` at ${d.x}` : ''} ${format(spec, d.value)}`,
       )
       .join(
         '; ',
       )}${spec.data.length > 40 ? `; and ${spec.data.length - 40} more (see the numbers table)` : ''}`,
   };
   if (spec.kind === 'line') {
+    // Faceted: one panel per run (a failover each), with its own fault marked.
+    const fy = spec.facet ? 'label' : undefined;
+    const events = spec.events ?? [];
     return Plot.plot({
       ...common,
-      height: 280,
+      height: spec.facet ? 70 + labels.length * 130 : 280,
       marginLeft: 50,
+      // Room for the panels' names at the right.
+      marginRight: spec.facet ? 16 + 6.5 * Math.max(...labels.map((l) => l.length)) : 20,
       x: { label: spec.xLabel ?? 'x', grid: true },
       y: { label: xTitle, grid: true, percent: spec.percent },
+      fy: spec.facet ? { label: null, domain: labels } : undefined,
       color: { legend: true, range: PALETTE, domain: series },
       marks: [
         Plot.ruleY([0]),
         // When a fault started: a dashed rule, named at its top.
-        Plot.ruleX(spec.events ?? [], { x: 'x', stroke: '#555', strokeDasharray: '4 3' }),
-        Plot.text(spec.events ?? [], {
+        Plot.ruleX(events, {
           x: 'x',
+          fy: spec.facet ? 'facet' : undefined,
+          stroke: '#555',
+          strokeDasharray: '4 3',
+        }),
+        Plot.text(events, {
+          x: 'x',
+          fy: spec.facet ? 'facet' : undefined,
           frameAnchor: 'top',
           text: 'label',
           textAnchor: 'start',
@@ -62,9 +74,15 @@ function plot(spec: ChartSpec, width: number): SVGSVGElement | HTMLElement {
           dy: 4,
           fill: 'currentColor',
         }),
-        Plot.line(spec.data, { x: 'x', y: 'value', stroke: 'series' }),
+        Plot.line(spec.data, {
+          x: 'x',
+          y: 'value',
+          stroke: 'series',
+          fy,
+          z: (d: Datum) => `${d.label}|${d.series}`,
+        }),
         // One dot per measured point (what the numbers table lists).
-        Plot.dot(spec.data, { x: 'x', y: 'value', fill: 'series', r: 2, tip: true }),
+        Plot.dot(spec.data, { x: 'x', y: 'value', fill: 'series', fy, r: 2, tip: true }),
       ],
     });
   }
@@ -119,7 +137,7 @@ export function Chart({ spec }: { spec: ChartSpec }) {
     const el = holder.current;
     if (!el) return;
     const draw = () => {
-      const width = Math.max(280, Math.min(760, el.clientWidth || 600));
+      const width = Math.max(280, Math.min(spec.kind === 'line' ? 1200 : 760, el.clientWidth || 600));
       el.replaceChildren(plot(spec, width));
     };
     draw();
@@ -155,6 +173,7 @@ export function Chart({ spec }: { spec: ChartSpec }) {
           rows={spec.data}
           rowKey={(_, i) => i}
           columns={[
+            !!spec.facet && { title: 'Run', cell: (d) => d.label },
             { title: xs ? 'Series' : 'Store · strategy', cell: (d) => (xs ? d.series : d.label) },
             spec.kind === 'grouped' && { title: 'Measure', cell: (d) => d.series },
             xs && { title: spec.xLabel ?? 'x', cell: (d) => d.x },

@@ -49,8 +49,10 @@ export interface ChartSpec {
   xLabel?: string;
   percent?: boolean;
   data: Datum[];
-  /** Lines only: moments marked on the x axis (when a fault started), drawn as rules. */
-  events?: { x: number; label: string }[];
+  /** Lines only: one panel per `label` (a run each) instead of all lines in one. */
+  facet?: boolean;
+  /** Lines only: moments marked on the x axis (when a fault started), drawn as rules (in the panel `facet`). */
+  events?: { x: number; label: string; facet?: string }[];
 }
 
 const KNOWN: Record<string, { title: string; unit?: string; percent?: boolean; order: number }> = {
@@ -183,12 +185,17 @@ function failoverCharts(rows: ResultRow[]): Ordered[] {
         title: 'Write timeline: commits per 100 ms',
         xLabel: 'Time since the writers started (ms)',
         order: -1,
-        events: runs.map(({ run, name }) => ({ x: run.faultAtMs, label: `fault (${name})` })),
+        facet: true,
+        events: runs.map(({ run, name, label }) => ({
+          x: run.faultAtMs,
+          label: `fault (${name})`,
+          facet: label,
+        })),
       },
-      runs.flatMap(({ row, run, label, name }) =>
+      runs.flatMap(({ row, run, label }) =>
         run.timeline.flatMap((p) => [
-          { label, store: row.store, series: `${name} · commits`, value: p.commits, x: p.tMs },
-          { label, store: row.store, series: `${name} · errors`, value: p.errors, x: p.tMs },
+          { label, store: row.store, series: 'commits', value: p.commits, x: p.tMs },
+          { label, store: row.store, series: 'failed commits', value: p.errors, x: p.tMs },
         ]),
       ),
     ),
