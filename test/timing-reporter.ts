@@ -4,7 +4,9 @@ import type { Reporter, TestModule, TestSpecification } from 'vitest/node';
 
 /**
  * Records every vitest run's wall time and outcome in `.local/last-test-run.json` (`full`: every
- * test file of every project ran), for the `test-suite` row of `npm run bench`. Reports nothing.
+ * test file of every project ran), and a full run also in `.local/last-full-test-run.json`, which a
+ * later partial run (one file, one project, `test:replication-off`) leaves alone: the `test-suite`
+ * row of `npm run bench` reads that one. Reports nothing.
  */
 export default class TimingReporter implements Reporter {
   private files = 0;
@@ -16,7 +18,10 @@ export default class TimingReporter implements Reporter {
 
   onTestRunEnd(modules: ReadonlyArray<TestModule>): void {
     const root = path.resolve(import.meta.dirname, '..');
-    const all = globSync('test/{unit,infra,integration}/**/*.test.ts', { cwd: root }).length;
+    // Every project's files (vitest.config.ts: unit, conformance, infra, integration, chaos).
+    const all = globSync('test/{unit,conformance,infra,integration,chaos}/**/*.test.ts', {
+      cwd: root,
+    }).length;
     let passed = 0;
     let failed = 0;
     for (const module of modules) {
@@ -27,20 +32,20 @@ export default class TimingReporter implements Reporter {
       }
     }
     mkdirSync(path.join(root, '.local'), { recursive: true });
-    writeFileSync(
-      path.join(root, '.local', 'last-test-run.json'),
-      `${JSON.stringify(
-        {
-          startedAt: this.startedAt,
-          wallMs: Math.round(performance.now()),
-          projects: [...new Set(modules.map((m) => m.project.name))].sort(),
-          passed,
-          failed,
-          full: this.files === all,
-        },
-        null,
-        2,
-      )}\n`,
-    );
+    const full = this.files === all;
+    const record = `${JSON.stringify(
+      {
+        startedAt: this.startedAt,
+        wallMs: Math.round(performance.now()),
+        projects: [...new Set(modules.map((m) => m.project.name))].sort(),
+        passed,
+        failed,
+        full,
+      },
+      null,
+      2,
+    )}\n`;
+    writeFileSync(path.join(root, '.local', 'last-test-run.json'), record);
+    if (full) writeFileSync(path.join(root, '.local', 'last-full-test-run.json'), record);
   }
 }
