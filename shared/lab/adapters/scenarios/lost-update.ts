@@ -1,18 +1,26 @@
-import { GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type pg from 'pg';
 import { retryOnConflict, runWorkers, think } from '../../domain/concurrency.ts';
 import type { ResultRow } from '../../domain/report.ts';
-import { type RunContext, warmUpDynamoDB } from '../context.ts';
-import { inTransaction, isSerializationFailure, withConnections } from '../lab-db.ts';
+import type { RunContext } from '../context.ts';
+import { inTransaction, isSerializationFailure } from '../lab-db.ts';
 import {
   isConditionFailure,
   type LabKey,
   labClient,
-  labExpiry,
   labTable,
   transactionCancellation,
 } from '../lab-table.ts';
-import { Measurements } from '../measure.ts';
+import type { Measurements } from '../measure.ts';
+import {
+  consistentGet,
+  dynamoTrials,
+  eachStrategy,
+  measured,
+  postgresTrials,
+  updateItem,
+  updateWithRecord,
+} from './harness.ts';
 
 /**
  * lost-update: `concurrency` workers each add 1 to the same counter, which starts at 0; every trial
@@ -35,18 +43,8 @@ type PostgresIncrement = (
   thinkMs: number,
 ) => Promise<void>;
 
-const consistentGet = async (key: LabKey, m: Measurements) => {
-  const out = await labClient().send(
-    new GetCommand({
-      TableName: labTable(),
-      Key: key,
-      ConsistentRead: true,
-      ReturnConsumedCapacity: 'TOTAL',
-    }),
-  );
-  m.capacity(out.ConsumedCapacity, 'read');
-  return out.Item ?? {};
-};
+/** Adds one to the counter. */
+const ADD_ONE = { UpdateExpression: 'ADD n :one', ExpressionAttributeValues: { ':one': 1 } };
 
 /** DynamoDB strategies, unsafe first. Every read is strongly consistent: the race is not about stale reads. */
 export const DYNAMODB_INCREMENTS: { strategy: string; increment: DynamoIncrement }[] = [
@@ -55,32 +53,15 @@ export const DYNAMODB_INCREMENTS: { strategy: string; increment: DynamoIncrement
     increment: async (key, m, _ledger, thinkMs) => {
       const { n } = await consistentGet(key, m);
       await think(thinkMs);
-      const out = await labClient().send(
-        new UpdateCommand({
-          TableName: labTable(),
-          Key: key,
-          UpdateExpression: 'SET n = :n',
-          ExpressionAttributeValues: { ':n': Number(n) + 1 },
-          ReturnConsumedCapacity: 'TOTAL',
-        }),
-      );
-      m.capacity(out.ConsumedCapacity, 'write');
+      await updateItem(m, key, {
+        UpdateExpression: 'SET n = :n',
+        ExpressionAttributeValues: { ':n': Number(n) + 1 },
+      });
     },
   },
   {
     strategy: 'UpdateItem ADD',
-    increment: async (key, m) => {
-      const out = await labClient().send(
-        new UpdateCommand({
-          TableName: labTable(),
-          Key: key,
-          UpdateExpression: 'ADD n :one',
-          ExpressionAttributeValues: { ':one': 1 },
-          ReturnConsumedCapacity: 'TOTAL',
-        }),
-      );
-      m.capacity(out.ConsumedCapacity, 'write');
-    },
+    increment: (key, m) => updateItem(m, key, ADD_ONE),
   },
   {
     strategy: 'optimistic locking',
@@ -89,21 +70,15 @@ export const DYNAMODB_INCREMENTS: { strategy: string; increment: DynamoIncrement
         async () => {
           const { n, version } = await consistentGet(key, m);
           await think(thinkMs);
-          const out = await labClient().send(
-            new UpdateCommand({
-              TableName: labTable(),
-              Key: key,
-              UpdateExpression: 'SET n = :n, version = :next',
-              ConditionExpression: 'version = :seen',
-              ExpressionAttributeValues: {
-                ':n': Number(n) + 1,
-                ':seen': Number(version),
-                ':next': Number(version) + 1,
-              },
-              ReturnConsumedCapacity: 'TOTAL',
-            }),
-          );
-          m.capacity(out.ConsumedCapacity, 'write');
+          await updateItem(m, key, {
+            UpdateExpression: 'SET n = :n, version = :next',
+            ConditionExpression: 'version = :seen',
+            ExpressionAttributeValues: {
+              ':n': Number(n) + 1,
+              ':seen': Number(version),
+              ':next': Number(version) + 1,
+            },
+          });
         },
         isConditionFailure,
         () => m.retries++,
@@ -115,31 +90,7 @@ export const DYNAMODB_INCREMENTS: { strategy: string; increment: DynamoIncrement
     increment: async (key, m, ledgerKey) => {
       const ledger = ledgerKey();
       await retryOnConflict(
-        async () => {
-          const out = await labClient().send(
-            new TransactWriteCommand({
-              TransactItems: [
-                {
-                  Update: {
-                    TableName: labTable(),
-                    Key: key,
-                    UpdateExpression: 'ADD n :one',
-                    ExpressionAttributeValues: { ':one': 1 },
-                  },
-                },
-                {
-                  Put: {
-                    TableName: labTable(),
-                    Item: { ...ledger, expiresAt: labExpiry() },
-                    ConditionExpression: 'attribute_not_exists(pk)',
-                  },
-                },
-              ],
-              ReturnConsumedCapacity: 'TOTAL',
-            }),
-          );
-          m.capacity(out.ConsumedCapacity, 'write');
-        },
+        () => updateWithRecord(m, key, ADD_ONE, ledger),
         (error) => transactionCancellation(error) === 'conflict',
         () => m.retries++,
       );
@@ -147,16 +98,22 @@ export const DYNAMODB_INCREMENTS: { strategy: string; increment: DynamoIncrement
   },
 ];
 
+/** Reads the counter (locking the row with `lock`), thinks, writes n + 1: the read-then-write race. */
+async function readThenWrite(client: pg.PoolClient, id: string, thinkMs: number, lock: boolean) {
+  const { rows } = await client.query<{ n: string }>(
+    `select n from lab_counters where id = $1${lock ? ' for update' : ''}`,
+    [id],
+  );
+  await think(thinkMs);
+  await client.query('update lab_counters set n = $2 where id = $1', [id, Number(rows[0]?.n) + 1]);
+}
+
 /** Postgres strategies, unsafe first. Each worker has a connection of its own. */
 export const POSTGRES_INCREMENTS: { strategy: string; increment: PostgresIncrement }[] = [
   {
     strategy: 'naive read-then-write',
     increment: (client, id, _m, thinkMs) =>
-      inTransaction(client, 'read committed', async () => {
-        const { rows } = await client.query<{ n: string }>('select n from lab_counters where id = $1', [id]);
-        await think(thinkMs);
-        await client.query('update lab_counters set n = $2 where id = $1', [id, Number(rows[0]?.n) + 1]);
-      }),
+      inTransaction(client, 'read committed', () => readThenWrite(client, id, thinkMs, false)),
   },
   {
     strategy: 'UPDATE n = n + 1',
@@ -167,27 +124,13 @@ export const POSTGRES_INCREMENTS: { strategy: string; increment: PostgresIncreme
   {
     strategy: 'SELECT ... FOR UPDATE',
     increment: (client, id, _m, thinkMs) =>
-      inTransaction(client, 'read committed', async () => {
-        const { rows } = await client.query<{ n: string }>(
-          'select n from lab_counters where id = $1 for update',
-          [id],
-        );
-        await think(thinkMs);
-        await client.query('update lab_counters set n = $2 where id = $1', [id, Number(rows[0]?.n) + 1]);
-      }),
+      inTransaction(client, 'read committed', () => readThenWrite(client, id, thinkMs, true)),
   },
   {
     strategy: 'SERIALIZABLE + retry',
     increment: (client, id, m, thinkMs) =>
       retryOnConflict(
-        () =>
-          inTransaction(client, 'serializable', async () => {
-            const { rows } = await client.query<{ n: string }>('select n from lab_counters where id = $1', [
-              id,
-            ]);
-            await think(thinkMs);
-            await client.query('update lab_counters set n = $2 where id = $1', [id, Number(rows[0]?.n) + 1]);
-          }),
+        () => inTransaction(client, 'serializable', () => readThenWrite(client, id, thinkMs, false)),
         isSerializationFailure,
         () => m.retries++,
         'serialization failures',
@@ -202,81 +145,51 @@ export const POSTGRES_INCREMENTS: { strategy: string; increment: PostgresIncreme
  * const rows = await lostUpdate(ctx); // 8 rows
  */
 export async function lostUpdate(ctx: RunContext): Promise<ResultRow[]> {
-  const rows: ResultRow[] = [];
-  for (const [index, { strategy, increment }] of DYNAMODB_INCREMENTS.entries()) {
-    rows.push(await dynamodb(ctx, `s${index}`, strategy, increment));
-  }
-  for (const [index, { strategy, increment }] of POSTGRES_INCREMENTS.entries()) {
-    rows.push(await postgres(ctx, `s${index}`, strategy, increment));
-  }
-  return rows;
-}
-
-async function dynamodb(
-  ctx: RunContext,
-  slug: string,
-  strategy: string,
-  increment: DynamoIncrement,
-): Promise<ResultRow> {
   const { trials, concurrency, thinkTimeMs } = ctx.parameters;
-  const m = new Measurements();
-  let lost = 0;
-  await warmUpDynamoDB(ctx);
-  for (let trial = 0; trial < trials; trial++) {
-    const key = ctx.keys.key('lost-update', slug, trial);
-    await labClient().send(
-      new PutCommand({ TableName: labTable(), Item: { ...key, n: 0, version: 0, expiresAt: labExpiry() } }),
-    );
+  const row = (slug: string, strategy: string) => ({
+    scenario: 'lost-update',
+    slug,
+    strategy,
+    operations: trials * concurrency,
+  });
+  /** Each worker increments once; returns how many increments reported success. */
+  const increments = async (m: Measurements, increment: (w: number) => Promise<void>) => {
     let succeeded = 0;
     await runWorkers(concurrency, async (w) => {
-      if (ctx.deadline.passed) return m.fail(new Error('deadline passed'));
-      try {
-        await m.time(() =>
-          increment(key, m, () => ctx.keys.key('lost-update', slug, trial, 'inc', w), thinkTimeMs),
-        );
-        succeeded++;
-      } catch (error) {
-        m.fail(error);
-      }
+      if (await measured(ctx, m, () => increment(w))) succeeded++;
     });
-    const final = await labClient().send(
-      new GetCommand({ TableName: labTable(), Key: key, ConsistentRead: true }),
-    );
-    lost += Math.max(0, succeeded - Number(final.Item?.n ?? 0));
-  }
-  return m.row({ store: 'dynamodb', strategy, operations: trials * concurrency, anomalies: lost });
-}
-
-async function postgres(
-  ctx: RunContext,
-  slug: string,
-  strategy: string,
-  increment: PostgresIncrement,
-): Promise<ResultRow> {
-  const { trials, concurrency, thinkTimeMs } = ctx.parameters;
-  const db = await ctx.pool();
-  const m = new Measurements();
-  let lost = 0;
-  for (let trial = 0; trial < trials; trial++) {
-    const id = `${ctx.experimentId}:lost-update:${slug}:${trial}`;
-    await db.query('insert into lab_counters (id, experiment_id, n) values ($1, $2, 0)', [
-      id,
-      ctx.experimentId,
-    ]);
-    let succeeded = 0;
-    await withConnections(db, concurrency, (clients) =>
-      runWorkers(concurrency, async (w) => {
-        if (ctx.deadline.passed) return m.fail(new Error('deadline passed'));
-        try {
-          await m.time(() => increment(clients[w] as pg.PoolClient, id, m, thinkTimeMs));
-          succeeded++;
-        } catch (error) {
-          m.fail(error);
-        }
-      }),
-    );
-    const final = await db.query<{ n: string }>('select n from lab_counters where id = $1', [id]);
-    lost += Math.max(0, succeeded - Number(final.rows[0]?.n ?? 0));
-  }
-  return m.row({ store: 'postgres', strategy, operations: trials * concurrency, anomalies: lost });
+    return succeeded;
+  };
+  return eachStrategy(
+    { dynamodb: DYNAMODB_INCREMENTS, postgres: POSTGRES_INCREMENTS },
+    {
+      dynamodb: (slug, { strategy, increment }) =>
+        dynamoTrials(ctx, row(slug, strategy), { n: 0 }, async (m, key, trial) => {
+          const succeeded = await increments(m, (w) =>
+            increment(key, m, () => ctx.keys.key('lost-update', slug, trial, 'inc', w), thinkTimeMs),
+          );
+          const final = await labClient().send(
+            new GetCommand({ TableName: labTable(), Key: key, ConsistentRead: true }),
+          );
+          return Math.max(0, succeeded - Number(final.Item?.n ?? 0));
+        }),
+      postgres: (slug, { strategy, increment }) =>
+        postgresTrials(
+          ctx,
+          row(slug, strategy),
+          (db, id) =>
+            db.query('insert into lab_counters (id, experiment_id, n) values ($1, $2, 0)', [
+              id,
+              ctx.experimentId,
+            ]),
+          async (m, clients, id, db) => {
+            const succeeded = await increments(m, (w) =>
+              increment(clients[w] as pg.PoolClient, id, m, thinkTimeMs),
+            );
+            const final = await db.query<{ n: string }>('select n from lab_counters where id = $1', [id]);
+            return Math.max(0, succeeded - Number(final.rows[0]?.n ?? 0));
+          },
+        ),
+    },
+  );
 }

@@ -1,18 +1,19 @@
-import { GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type pg from 'pg';
 import { jobQueue, retryOnConflict, runWorkers, think } from '../../domain/concurrency.ts';
 import type { ResultRow } from '../../domain/report.ts';
-import { type RunContext, warmUpDynamoDB } from '../context.ts';
-import { inTransaction, isSerializationFailure, withConnections } from '../lab-db.ts';
+import type { RunContext } from '../context.ts';
+import { inTransaction, isSerializationFailure } from '../lab-db.ts';
+import { isConditionFailure, type LabKey, transactionCancellation } from '../lab-table.ts';
+import type { Measurements } from '../measure.ts';
 import {
-  isConditionFailure,
-  type LabKey,
-  labClient,
-  labExpiry,
-  labTable,
-  transactionCancellation,
-} from '../lab-table.ts';
-import { Measurements } from '../measure.ts';
+  consistentGet,
+  dynamoTrials,
+  eachStrategy,
+  measured,
+  postgresTrials,
+  updateItem,
+  updateWithRecord,
+} from './harness.ts';
 
 /**
  * oversell: a product with `stock` units and more demand than supply — `stock + concurrency`
@@ -26,17 +27,11 @@ type Outcome = 'sold' | 'sold-out';
 type DynamoBuy = (key: LabKey, m: Measurements, orderKey: () => LabKey, thinkMs: number) => Promise<Outcome>;
 type PostgresBuy = (client: pg.PoolClient, id: string, m: Measurements, thinkMs: number) => Promise<Outcome>;
 
-const consistentGet = async (key: LabKey, m: Measurements) => {
-  const out = await labClient().send(
-    new GetCommand({
-      TableName: labTable(),
-      Key: key,
-      ConsistentRead: true,
-      ReturnConsumedCapacity: 'TOTAL',
-    }),
-  );
-  m.capacity(out.ConsumedCapacity, 'read');
-  return out.Item ?? {};
+/** Takes one unit if there is one left. */
+const TAKE_ONE = {
+  UpdateExpression: 'SET stock = stock - :one',
+  ConditionExpression: 'stock >= :one',
+  ExpressionAttributeValues: { ':one': 1 },
 };
 
 /** DynamoDB strategies, unsafe first. */
@@ -47,16 +42,10 @@ export const DYNAMODB_BUYS: { strategy: string; buy: DynamoBuy }[] = [
       const stock = Number((await consistentGet(key, m)).stock);
       if (stock < 1) return 'sold-out';
       await think(thinkMs);
-      const out = await labClient().send(
-        new UpdateCommand({
-          TableName: labTable(),
-          Key: key,
-          UpdateExpression: 'SET stock = :stock',
-          ExpressionAttributeValues: { ':stock': stock - 1 },
-          ReturnConsumedCapacity: 'TOTAL',
-        }),
-      );
-      m.capacity(out.ConsumedCapacity, 'write');
+      await updateItem(m, key, {
+        UpdateExpression: 'SET stock = :stock',
+        ExpressionAttributeValues: { ':stock': stock - 1 },
+      });
       return 'sold';
     },
   },
@@ -64,17 +53,7 @@ export const DYNAMODB_BUYS: { strategy: string; buy: DynamoBuy }[] = [
     strategy: 'conditional UpdateItem',
     buy: async (key, m) => {
       try {
-        const out = await labClient().send(
-          new UpdateCommand({
-            TableName: labTable(),
-            Key: key,
-            UpdateExpression: 'SET stock = stock - :one',
-            ConditionExpression: 'stock >= :one',
-            ExpressionAttributeValues: { ':one': 1 },
-            ReturnConsumedCapacity: 'TOTAL',
-          }),
-        );
-        m.capacity(out.ConsumedCapacity, 'write');
+        await updateItem(m, key, TAKE_ONE);
         return 'sold';
       } catch (error) {
         if (isConditionFailure(error)) return 'sold-out';
@@ -91,21 +70,15 @@ export const DYNAMODB_BUYS: { strategy: string; buy: DynamoBuy }[] = [
           const stock = Number(item.stock);
           if (stock < 1) return 'sold-out';
           await think(thinkMs);
-          const out = await labClient().send(
-            new UpdateCommand({
-              TableName: labTable(),
-              Key: key,
-              UpdateExpression: 'SET stock = :stock, version = :next',
-              ConditionExpression: 'version = :seen',
-              ExpressionAttributeValues: {
-                ':stock': stock - 1,
-                ':seen': Number(item.version),
-                ':next': Number(item.version) + 1,
-              },
-              ReturnConsumedCapacity: 'TOTAL',
-            }),
-          );
-          m.capacity(out.ConsumedCapacity, 'write');
+          await updateItem(m, key, {
+            UpdateExpression: 'SET stock = :stock, version = :next',
+            ConditionExpression: 'version = :seen',
+            ExpressionAttributeValues: {
+              ':stock': stock - 1,
+              ':seen': Number(item.version),
+              ':next': Number(item.version) + 1,
+            },
+          });
           return 'sold';
         },
         isConditionFailure,
@@ -120,30 +93,7 @@ export const DYNAMODB_BUYS: { strategy: string; buy: DynamoBuy }[] = [
       return retryOnConflict(
         async (): Promise<Outcome> => {
           try {
-            const out = await labClient().send(
-              new TransactWriteCommand({
-                TransactItems: [
-                  {
-                    Update: {
-                      TableName: labTable(),
-                      Key: key,
-                      UpdateExpression: 'SET stock = stock - :one',
-                      ConditionExpression: 'stock >= :one',
-                      ExpressionAttributeValues: { ':one': 1 },
-                    },
-                  },
-                  {
-                    Put: {
-                      TableName: labTable(),
-                      Item: { ...order, expiresAt: labExpiry() },
-                      ConditionExpression: 'attribute_not_exists(pk)',
-                    },
-                  },
-                ],
-                ReturnConsumedCapacity: 'TOTAL',
-              }),
-            );
-            m.capacity(out.ConsumedCapacity, 'write');
+            await updateWithRecord(m, key, TAKE_ONE, order);
             return 'sold';
           } catch (error) {
             // The stock condition failed: sold out, not a conflict to retry.
@@ -158,12 +108,22 @@ export const DYNAMODB_BUYS: { strategy: string; buy: DynamoBuy }[] = [
   },
 ];
 
-const readStock = async (client: pg.PoolClient, id: string, lock: boolean) => {
+/** Reads the stock (locking the row with `lock`), thinks, writes stock − 1: the read-then-write race. */
+const readThenWrite = async (
+  client: pg.PoolClient,
+  id: string,
+  thinkMs: number,
+  lock: boolean,
+): Promise<Outcome> => {
   const { rows } = await client.query<{ stock: number }>(
     `select stock from lab_stock where id = $1${lock ? ' for update' : ''}`,
     [id],
   );
-  return Number(rows[0]?.stock);
+  const stock = Number(rows[0]?.stock);
+  if (stock < 1) return 'sold-out';
+  await think(thinkMs);
+  await client.query('update lab_stock set stock = $2 where id = $1', [id, stock - 1]);
+  return 'sold';
 };
 
 /** Postgres strategies, unsafe first. */
@@ -171,13 +131,7 @@ export const POSTGRES_BUYS: { strategy: string; buy: PostgresBuy }[] = [
   {
     strategy: 'naive read-then-write',
     buy: (client, id, _m, thinkMs) =>
-      inTransaction(client, 'read committed', async () => {
-        const stock = await readStock(client, id, false);
-        if (stock < 1) return 'sold-out';
-        await think(thinkMs);
-        await client.query('update lab_stock set stock = $2 where id = $1', [id, stock - 1]);
-        return 'sold';
-      }),
+      inTransaction(client, 'read committed', () => readThenWrite(client, id, thinkMs, false)),
   },
   {
     strategy: 'conditional UPDATE',
@@ -191,26 +145,13 @@ export const POSTGRES_BUYS: { strategy: string; buy: PostgresBuy }[] = [
   {
     strategy: 'SELECT ... FOR UPDATE',
     buy: (client, id, _m, thinkMs) =>
-      inTransaction(client, 'read committed', async () => {
-        const stock = await readStock(client, id, true);
-        if (stock < 1) return 'sold-out';
-        await think(thinkMs);
-        await client.query('update lab_stock set stock = $2 where id = $1', [id, stock - 1]);
-        return 'sold';
-      }),
+      inTransaction(client, 'read committed', () => readThenWrite(client, id, thinkMs, true)),
   },
   {
     strategy: 'SERIALIZABLE + retry',
     buy: (client, id, m, thinkMs) =>
       retryOnConflict(
-        () =>
-          inTransaction(client, 'serializable', async (): Promise<Outcome> => {
-            const stock = await readStock(client, id, false);
-            if (stock < 1) return 'sold-out';
-            await think(thinkMs);
-            await client.query('update lab_stock set stock = $2 where id = $1', [id, stock - 1]);
-            return 'sold';
-          }),
+        () => inTransaction(client, 'serializable', () => readThenWrite(client, id, thinkMs, false)),
         isSerializationFailure,
         () => m.retries++,
         'serialization failures',
@@ -225,14 +166,40 @@ export const POSTGRES_BUYS: { strategy: string; buy: PostgresBuy }[] = [
  * const rows = await oversell(ctx); // 8 rows
  */
 export async function oversell(ctx: RunContext): Promise<ResultRow[]> {
-  const rows: ResultRow[] = [];
-  for (const [index, { strategy, buy }] of DYNAMODB_BUYS.entries()) {
-    rows.push(await dynamodb(ctx, `s${index}`, strategy, buy));
-  }
-  for (const [index, { strategy, buy }] of POSTGRES_BUYS.entries()) {
-    rows.push(await postgres(ctx, `s${index}`, strategy, buy));
-  }
-  return rows;
+  const { trials, concurrency, stock, thinkTimeMs } = ctx.parameters;
+  const row = (slug: string, strategy: string) => ({
+    scenario: 'oversell',
+    slug,
+    strategy,
+    operations: trials * (stock + concurrency),
+  });
+  const oversold = (sold: number) => Math.max(0, sold - stock);
+  return eachStrategy(
+    { dynamodb: DYNAMODB_BUYS, postgres: POSTGRES_BUYS },
+    {
+      dynamodb: (slug, { strategy, buy }) =>
+        dynamoTrials(ctx, row(slug, strategy), { stock }, async (m, key, trial) =>
+          oversold(
+            await sell(ctx, m, (w, sequence) =>
+              buy(key, m, () => ctx.keys.key('oversell', slug, trial, 'order', w, sequence), thinkTimeMs),
+            ),
+          ),
+        ),
+      postgres: (slug, { strategy, buy }) =>
+        postgresTrials(
+          ctx,
+          row(slug, strategy),
+          (db, id) =>
+            db.query('insert into lab_stock (id, experiment_id, stock) values ($1, $2, $3)', [
+              id,
+              ctx.experimentId,
+              stock,
+            ]),
+          async (m, clients, id) =>
+            oversold(await sell(ctx, m, (w) => buy(clients[w] as pg.PoolClient, id, m, thinkTimeMs))),
+        ),
+    },
+  );
 }
 
 /** Buyers take purchase attempts from a shared queue until it is empty; returns units sold. */
@@ -246,69 +213,8 @@ async function sell(
   let sold = 0;
   await runWorkers(concurrency, async (w) => {
     for (let sequence = 0; jobs.take(); sequence++) {
-      if (ctx.deadline.passed) {
-        m.fail(new Error('deadline passed'));
-        continue;
-      }
-      try {
-        if ((await m.time(() => attempt(w, sequence))) === 'sold') sold++;
-      } catch (error) {
-        m.fail(error);
-      }
+      if ((await measured(ctx, m, () => attempt(w, sequence)))?.value === 'sold') sold++;
     }
   });
   return sold;
-}
-
-async function dynamodb(ctx: RunContext, slug: string, strategy: string, buy: DynamoBuy): Promise<ResultRow> {
-  const { trials, concurrency, stock, thinkTimeMs } = ctx.parameters;
-  const m = new Measurements();
-  let oversold = 0;
-  await warmUpDynamoDB(ctx);
-  for (let trial = 0; trial < trials; trial++) {
-    const key = ctx.keys.key('oversell', slug, trial);
-    await labClient().send(
-      new PutCommand({ TableName: labTable(), Item: { ...key, stock, version: 0, expiresAt: labExpiry() } }),
-    );
-    const sold = await sell(ctx, m, (w, sequence) =>
-      buy(key, m, () => ctx.keys.key('oversell', slug, trial, 'order', w, sequence), thinkTimeMs),
-    );
-    oversold += Math.max(0, sold - stock);
-  }
-  return m.row({
-    store: 'dynamodb',
-    strategy,
-    operations: trials * (stock + concurrency),
-    anomalies: oversold,
-  });
-}
-
-async function postgres(
-  ctx: RunContext,
-  slug: string,
-  strategy: string,
-  buy: PostgresBuy,
-): Promise<ResultRow> {
-  const { trials, concurrency, stock, thinkTimeMs } = ctx.parameters;
-  const db = await ctx.pool();
-  const m = new Measurements();
-  let oversold = 0;
-  for (let trial = 0; trial < trials; trial++) {
-    const id = `${ctx.experimentId}:oversell:${slug}:${trial}`;
-    await db.query('insert into lab_stock (id, experiment_id, stock) values ($1, $2, $3)', [
-      id,
-      ctx.experimentId,
-      stock,
-    ]);
-    const sold = await withConnections(db, concurrency, (clients) =>
-      sell(ctx, m, (w) => buy(clients[w] as pg.PoolClient, id, m, thinkTimeMs)),
-    );
-    oversold += Math.max(0, sold - stock);
-  }
-  return m.row({
-    store: 'postgres',
-    strategy,
-    operations: trials * (stock + concurrency),
-    anomalies: oversold,
-  });
 }
