@@ -8,6 +8,7 @@
  * workgroup `shop-<stage>-etl` (database `shop_<stage>_lake`).
  */
 import { controlFetch, runningCloud } from '../local/cli/endpoints.ts';
+import { s3ClientEnv } from '../local/emulators/s3.ts';
 import { DuckDbEngine } from '../shared/etl/adapters/engines.ts';
 import { CURATED_TABLES, REPORTS } from '../shared/etl/adapters/lake.ts';
 
@@ -31,13 +32,7 @@ Object.assign(process.env, {
   LAKE_CURATED_BUCKET: env.LAKE_CURATED_BUCKET,
   LAKE_ANALYTICS_BUCKET: env.LAKE_ANALYTICS_BUCKET,
   // The local S3 (s3rver) as the local cloud's functions see it.
-  AWS_ENDPOINT_URL_S3: cloud.endpoints?.s3,
-  AWS_S3_FORCE_PATH_STYLE: 'true',
-  AWS_REGION: 'us-east-1',
-  AWS_ACCESS_KEY_ID: 'S3RVER',
-  AWS_SECRET_ACCESS_KEY: 'S3RVER',
-  AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
-  AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+  ...s3ClientEnv(String(cloud.endpoints?.s3)),
 });
 const engine = await DuckDbEngine.overLake({
   zones: { curated: [...CURATED_TABLES], analytics: [...REPORTS] },

@@ -75,7 +75,7 @@ export class EtlStack extends Stack {
     const zoneArn = (zone: 'raw' | 'curated' | 'analytics') =>
       data.exportValue(data.lake[zone].bucketArn, { name: `${config.prefix}-Lake-${zone}-Arn` });
     const lakeArn = { raw: zoneArn('raw'), curated: zoneArn('curated'), analytics: zoneArn('analytics') };
-    const objectsAck = (fn: ServiceFunction, zone: 'raw' | 'curated' | 'analytics', reason: string) =>
+    const objectsAck = (fn: ServiceFunction, zone: Zone, reason: string) =>
       Validations.of(fn).acknowledge({
         id: `AwsSolutions-IAM5[Resource::${config.prefix}-Lake-${zone}-Arn/*]`,
         reason,
@@ -135,38 +135,50 @@ export class EtlStack extends Stack {
     objectsAck(extract, 'raw', 'Writes raw batches under partitions named at run time (put only).');
     grant(extract, ['dynamodb:Scan'], [data.catalogTable.tableArn]);
 
+    /** A DuckDB step reads one zone of the lake and writes (stages, then publishes) the next. */
+    const duckdbStep = { memorySize: 2048, nodeModules: ['@duckdb/node-api'] };
+    const readsAndWrites = (fn: ServiceFunction, from: Zone, to: Zone, reads: string, writes: string) => {
+      grant(fn, ['s3:ListBucket'], [lakeArn[from]]);
+      grant(fn, ['s3:GetObject'], [`${lakeArn[from]}/*`]);
+      grantZoneWrite(fn, lakeArn[to]);
+      objectsAck(fn, from, reads);
+      objectsAck(fn, to, writes);
+    };
+
     const transform = step(
       'EtlTransform',
       'transform',
       'ETL: raw → curated Parquet (validate, dedupe, enrich)',
       {
-        memorySize: 2048,
-        nodeModules: ['@duckdb/node-api'],
+        ...duckdbStep,
       },
     );
-    grant(transform, ['s3:ListBucket'], [lakeArn.raw]);
-    grant(transform, ['s3:GetObject'], [`${lakeArn.raw}/*`]);
-    grantZoneWrite(transform, lakeArn.curated);
-    objectsAck(transform, 'raw', 'Reads the raw objects of the day it transforms (read only).');
-    objectsAck(transform, 'curated', 'Writes curated partitions and its staging keys, named at run time.');
+    readsAndWrites(
+      transform,
+      'raw',
+      'curated',
+      'Reads the raw objects of the day it transforms (read only).',
+      'Writes curated partitions and its staging keys, named at run time.',
+    );
 
     const aggregate = step(
       'EtlAggregate',
       'aggregate',
       'ETL: curated → analytics (SQL on Athena or DuckDB)',
       {
-        memorySize: 2048,
-        nodeModules: ['@duckdb/node-api'],
+        ...duckdbStep,
         environment: aws
           ? { QUERY_ENGINE: 'athena', ATHENA_WORKGROUP: workgroupName, GLUE_DATABASE: glueDatabaseName }
           : { QUERY_ENGINE: 'duckdb' },
       },
     );
-    grant(aggregate, ['s3:ListBucket'], [lakeArn.curated]);
-    grant(aggregate, ['s3:GetObject'], [`${lakeArn.curated}/*`]);
-    grantZoneWrite(aggregate, lakeArn.analytics);
-    objectsAck(aggregate, 'curated', 'Reads curated Parquet files (read only).');
-    objectsAck(aggregate, 'analytics', 'Writes report partitions and its staging keys, named at run time.');
+    readsAndWrites(
+      aggregate,
+      'curated',
+      'analytics',
+      'Reads curated Parquet files (read only).',
+      'Writes report partitions and its staging keys, named at run time.',
+    );
 
     const recordFailure = step(
       'EtlRecordFailure',
@@ -439,6 +451,8 @@ function grant(fn: lambda.Function, actions: string[], resources: string[]): voi
 }
 
 /** Write access to one lake zone: list, read, write and delete (staging is removed after a publish). */
+type Zone = 'raw' | 'curated' | 'analytics';
+
 function grantZoneWrite(fn: lambda.Function, bucketArn: string): void {
   grant(fn, ['s3:ListBucket'], [bucketArn]);
   grant(fn, ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], [`${bucketArn}/*`]);

@@ -16,6 +16,21 @@ export interface S3Options extends CommonStartOptions {
 /** Access key and secret s3rver accepts (it checks signatures). */
 export const S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 
+/**
+ * The SDK variables a process (a script, a test calling the ETL's code) sets to reach s3rver at
+ * `endpoint` the way the local cloud's functions do: path-style addressing, the credentials, and
+ * checksums only where required (s3rver corrupts streamed uploads that carry the default ones).
+ */
+export const s3ClientEnv = (endpoint: string): Record<string, string> => ({
+  AWS_ENDPOINT_URL_S3: endpoint,
+  AWS_S3_FORCE_PATH_STYLE: 'true',
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: S3_CREDENTIALS.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: S3_CREDENTIALS.secretAccessKey,
+  AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+  AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+});
+
 const entry = fileURLToPath(new URL('./s3rver-process.ts', import.meta.url));
 
 /**

@@ -90,49 +90,30 @@ export function estimate(run: MeasuredRun, load: Load, prices: Prices = PRICES):
   const add = (service: string, item: string, quantity: number, unit: string, dollars: number) =>
     lines.push({ service, item, quantity, unit, dollars });
 
-  const api = monthly((q) => q.apiRequests);
-  add(
-    'API Gateway',
-    'REST requests',
-    api,
-    'requests',
-    (api / 1e6) * prices.apiGateway.restRequestsPerMillion,
-  );
-
-  const invocations = monthly((q) => q.lambdaInvocations);
-  const gbs = monthly((q) => q.lambdaGbSeconds);
-  add(
-    'Lambda',
-    'invocations',
-    invocations,
-    'requests',
-    (invocations / 1e6) * prices.lambda.requestsPerMillion,
-  );
-  add('Lambda', 'compute (arm64)', gbs, 'GB-s', gbs * prices.lambda.gbSecondArm);
-
-  const rru = monthly((q) => q.dynamoReadUnits);
-  const wru = monthly((q) => q.dynamoWriteUnits);
-  add('DynamoDB', 'read request units', rru, 'RRU', (rru / 1e6) * prices.dynamodb.readRequestUnitsPerMillion);
-  add(
-    'DynamoDB',
-    'write request units',
-    wru,
-    'WRU',
-    (wru / 1e6) * prices.dynamodb.writeRequestUnitsPerMillion,
-  );
-
-  const s3w = monthly((q) => q.s3WriteRequests);
-  const s3r = monthly((q) => q.s3ReadRequests);
+  const { apiGateway: api, lambda, dynamodb: ddb, s3 } = prices;
+  const M = 1e6;
+  // service, item, unit, the monthly quantity, its price per unit
+  const usage: [string, string, string, keyof Quantities, number][] = [
+    ['API Gateway', 'REST requests', 'requests', 'apiRequests', api.restRequestsPerMillion / M],
+    ['Lambda', 'invocations', 'requests', 'lambdaInvocations', lambda.requestsPerMillion / M],
+    ['Lambda', 'compute (arm64)', 'GB-s', 'lambdaGbSeconds', lambda.gbSecondArm],
+    ['DynamoDB', 'read request units', 'RRU', 'dynamoReadUnits', ddb.readRequestUnitsPerMillion / M],
+    ['DynamoDB', 'write request units', 'WRU', 'dynamoWriteUnits', ddb.writeRequestUnitsPerMillion / M],
+    [
+      'S3',
+      'PUT/COPY/POST/LIST requests',
+      'requests',
+      's3WriteRequests',
+      s3.putCopyPostListPerThousand / 1000,
+    ],
+    ['S3', 'GET/HEAD requests', 'requests', 's3ReadRequests', s3.getHeadPerThousand / 1000],
+  ];
+  for (const [service, item, unit, field, perUnit] of usage) {
+    const quantity = monthly((q) => q[field]);
+    add(service, item, quantity, unit, quantity * perUnit);
+  }
   const gb = monthly((q) => q.s3BytesWritten) / 2 ** 30;
-  add(
-    'S3',
-    'PUT/COPY/POST/LIST requests',
-    s3w,
-    'requests',
-    (s3w / 1000) * prices.s3.putCopyPostListPerThousand,
-  );
-  add('S3', 'GET/HEAD requests', s3r, 'requests', (s3r / 1000) * prices.s3.getHeadPerThousand);
-  add('S3', 'storage added this month (one month of it)', gb, 'GB-month', gb * prices.s3.storageGbMonth);
+  add('S3', 'storage added this month (one month of it)', gb, 'GB-month', gb * s3.storageGbMonth);
 
   const rds = RDS_BY_STAGE[load.stage];
   const copies = rds.multiAz ? 2 : 1;

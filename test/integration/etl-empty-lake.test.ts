@@ -1,5 +1,6 @@
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { s3ClientEnv } from '../../local/emulators/s3.ts';
 import { queryEngine } from '../../shared/etl/adapters/engines.ts';
 import { listKeys } from '../../shared/etl/adapters/lake.ts';
 import { aggregateDay } from '../../shared/etl/use-cases/aggregate.ts';
@@ -21,13 +22,7 @@ beforeAll(async () => {
     LAKE_RAW_BUCKET: buckets.raw,
     LAKE_CURATED_BUCKET: buckets.curated,
     LAKE_ANALYTICS_BUCKET: buckets.analytics,
-    AWS_ENDPOINT_URL_S3: inject('endpoints').s3,
-    AWS_S3_FORCE_PATH_STYLE: 'true',
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'S3RVER',
-    AWS_SECRET_ACCESS_KEY: 'S3RVER',
-    AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
-    AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+    ...s3ClientEnv(inject('endpoints').s3),
     QUERY_ENGINE: 'duckdb',
   });
 });

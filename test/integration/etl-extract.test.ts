@@ -2,6 +2,7 @@ import { gunzipSync } from 'node:zlib';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { s3ClientEnv } from '../../local/emulators/s3.ts';
 import { extractOrders } from '../../shared/etl/adapters/extract.ts';
 import { EPOCH_WATERMARK } from '../../shared/etl/adapters/state.ts';
 import { migrateUp } from '../../shared/platform/adapters/migrate.ts';
@@ -31,13 +32,7 @@ beforeAll(async () => {
   await s3().send(new CreateBucketCommand({ Bucket: bucket }));
   Object.assign(process.env, {
     LAKE_RAW_BUCKET: bucket,
-    AWS_ENDPOINT_URL_S3: inject('endpoints').s3,
-    AWS_S3_FORCE_PATH_STYLE: 'true',
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'S3RVER',
-    AWS_SECRET_ACCESS_KEY: 'S3RVER',
-    AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
-    AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+    ...s3ClientEnv(inject('endpoints').s3),
   });
 });
 
