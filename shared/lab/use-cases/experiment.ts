@@ -120,6 +120,13 @@ export async function executeClaimed(
   const note = faultNote(claimed.scenario, options.target);
   if (note) environment.note = `${environment.note} ${note}`;
   const startedAt = claimed.startedAt ?? new Date().toISOString();
+  const ended = (outcome: Pick<ExperimentReport, 'status' | 'results' | 'error'>): ExperimentReport => ({
+    ...claimed,
+    ...outcome,
+    environment,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+  });
   let report: ExperimentReport;
   try {
     const results = await runScenario(
@@ -128,23 +135,12 @@ export async function executeClaimed(
       options.deadline,
       options.onCleanupError,
     );
-    report = {
-      ...claimed,
-      status: 'done',
-      environment,
-      startedAt,
-      finishedAt: new Date().toISOString(),
-      results,
-    };
+    report = ended({ status: 'done', results });
   } catch (error) {
-    report = {
-      ...claimed,
+    report = ended({
       status: 'failed',
-      environment,
-      startedAt,
-      finishedAt: new Date().toISOString(),
       error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-    };
+    });
   }
   await finish(report);
   return report;

@@ -6,9 +6,10 @@
  */
 import { GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type pg from 'pg';
+import { retryOnConflict } from '../../domain/concurrency.ts';
 import type { ResultRow } from '../../domain/report.ts';
 import { type RunContext, warmUpDynamoDB } from '../context.ts';
-import { withConnections } from '../lab-db.ts';
+import { inTransaction, isSerializationFailure, withConnections } from '../lab-db.ts';
 import { type LabKey, labClient, labExpiry, labTable } from '../lab-table.ts';
 import { Measurements } from '../measure.ts';
 
@@ -157,4 +158,44 @@ export async function postgresTrials(
     );
   }
   return m.row({ store: 'postgres', strategy: row.strategy, operations: row.operations, anomalies });
+}
+
+/** A Postgres strategy: one operation on the row `id` with the worker's own connection. */
+export type PostgresStrategy<T> = {
+  strategy: string;
+  run: (client: pg.PoolClient, id: string, m: Measurements, thinkMs: number) => Promise<T>;
+};
+
+/**
+ * The Postgres strategies of a read-modify-write race, unsafe first: the naive read-then-write
+ * (read committed), the `atomic` single statement, `SELECT ... FOR UPDATE`, and SERIALIZABLE with
+ * retries. `readThenWrite` reads the row (locking it when asked), thinks, and writes it back.
+ */
+export function postgresStrategies<T>(
+  readThenWrite: (client: pg.PoolClient, id: string, thinkMs: number, lock: boolean) => Promise<T>,
+  atomic: { strategy: string; run: (client: pg.PoolClient, id: string) => Promise<T> },
+): PostgresStrategy<T>[] {
+  return [
+    {
+      strategy: 'naive read-then-write',
+      run: (client, id, _m, thinkMs) =>
+        inTransaction(client, 'read committed', () => readThenWrite(client, id, thinkMs, false)),
+    },
+    atomic,
+    {
+      strategy: 'SELECT ... FOR UPDATE',
+      run: (client, id, _m, thinkMs) =>
+        inTransaction(client, 'read committed', () => readThenWrite(client, id, thinkMs, true)),
+    },
+    {
+      strategy: 'SERIALIZABLE + retry',
+      run: (client, id, m, thinkMs) =>
+        retryOnConflict(
+          () => inTransaction(client, 'serializable', () => readThenWrite(client, id, thinkMs, false)),
+          isSerializationFailure,
+          () => m.retries++,
+          'serialization failures',
+        ),
+    },
+  ];
 }

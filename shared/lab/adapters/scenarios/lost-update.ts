@@ -3,7 +3,6 @@ import type pg from 'pg';
 import { retryOnConflict, runWorkers, think } from '../../domain/concurrency.ts';
 import type { ResultRow } from '../../domain/report.ts';
 import type { RunContext } from '../context.ts';
-import { inTransaction, isSerializationFailure } from '../lab-db.ts';
 import {
   isConditionFailure,
   type LabKey,
@@ -17,6 +16,7 @@ import {
   dynamoTrials,
   eachStrategy,
   measured,
+  postgresStrategies,
   postgresTrials,
   updateItem,
   updateWithRecord,
@@ -34,12 +34,6 @@ type DynamoIncrement = (
   key: LabKey,
   m: Measurements,
   ledgerKey: () => LabKey,
-  thinkMs: number,
-) => Promise<void>;
-type PostgresIncrement = (
-  client: pg.PoolClient,
-  id: string,
-  m: Measurements,
   thinkMs: number,
 ) => Promise<void>;
 
@@ -109,34 +103,12 @@ async function readThenWrite(client: pg.PoolClient, id: string, thinkMs: number,
 }
 
 /** Postgres strategies, unsafe first. Each worker has a connection of its own. */
-export const POSTGRES_INCREMENTS: { strategy: string; increment: PostgresIncrement }[] = [
-  {
-    strategy: 'naive read-then-write',
-    increment: (client, id, _m, thinkMs) =>
-      inTransaction(client, 'read committed', () => readThenWrite(client, id, thinkMs, false)),
+export const POSTGRES_INCREMENTS = postgresStrategies(readThenWrite, {
+  strategy: 'UPDATE n = n + 1',
+  run: async (client, id) => {
+    await client.query('update lab_counters set n = n + 1 where id = $1', [id]);
   },
-  {
-    strategy: 'UPDATE n = n + 1',
-    increment: async (client, id) => {
-      await client.query('update lab_counters set n = n + 1 where id = $1', [id]);
-    },
-  },
-  {
-    strategy: 'SELECT ... FOR UPDATE',
-    increment: (client, id, _m, thinkMs) =>
-      inTransaction(client, 'read committed', () => readThenWrite(client, id, thinkMs, true)),
-  },
-  {
-    strategy: 'SERIALIZABLE + retry',
-    increment: (client, id, m, thinkMs) =>
-      retryOnConflict(
-        () => inTransaction(client, 'serializable', () => readThenWrite(client, id, thinkMs, false)),
-        isSerializationFailure,
-        () => m.retries++,
-        'serialization failures',
-      ),
-  },
-];
+});
 
 /**
  * Runs the scenario: four DynamoDB strategies, then four Postgres strategies, one after another.
@@ -173,7 +145,7 @@ export async function lostUpdate(ctx: RunContext): Promise<ResultRow[]> {
           );
           return Math.max(0, succeeded - Number(final.Item?.n ?? 0));
         }),
-      postgres: (slug, { strategy, increment }) =>
+      postgres: (slug, { strategy, run: increment }) =>
         postgresTrials(
           ctx,
           row(slug, strategy),

@@ -2,7 +2,6 @@ import type pg from 'pg';
 import { jobQueue, retryOnConflict, runWorkers, think } from '../../domain/concurrency.ts';
 import type { ResultRow } from '../../domain/report.ts';
 import type { RunContext } from '../context.ts';
-import { inTransaction, isSerializationFailure } from '../lab-db.ts';
 import { isConditionFailure, type LabKey, transactionCancellation } from '../lab-table.ts';
 import type { Measurements } from '../measure.ts';
 import {
@@ -10,6 +9,7 @@ import {
   dynamoTrials,
   eachStrategy,
   measured,
+  postgresStrategies,
   postgresTrials,
   updateItem,
   updateWithRecord,
@@ -25,7 +25,6 @@ import {
 type Outcome = 'sold' | 'sold-out';
 
 type DynamoBuy = (key: LabKey, m: Measurements, orderKey: () => LabKey, thinkMs: number) => Promise<Outcome>;
-type PostgresBuy = (client: pg.PoolClient, id: string, m: Measurements, thinkMs: number) => Promise<Outcome>;
 
 /** Takes one unit if there is one left. */
 const TAKE_ONE = {
@@ -127,37 +126,15 @@ const readThenWrite = async (
 };
 
 /** Postgres strategies, unsafe first. */
-export const POSTGRES_BUYS: { strategy: string; buy: PostgresBuy }[] = [
-  {
-    strategy: 'naive read-then-write',
-    buy: (client, id, _m, thinkMs) =>
-      inTransaction(client, 'read committed', () => readThenWrite(client, id, thinkMs, false)),
+export const POSTGRES_BUYS = postgresStrategies(readThenWrite, {
+  strategy: 'conditional UPDATE',
+  run: async (client, id): Promise<Outcome> => {
+    const out = await client.query('update lab_stock set stock = stock - 1 where id = $1 and stock >= 1', [
+      id,
+    ]);
+    return out.rowCount === 1 ? 'sold' : 'sold-out';
   },
-  {
-    strategy: 'conditional UPDATE',
-    buy: async (client, id) => {
-      const out = await client.query('update lab_stock set stock = stock - 1 where id = $1 and stock >= 1', [
-        id,
-      ]);
-      return out.rowCount === 1 ? 'sold' : 'sold-out';
-    },
-  },
-  {
-    strategy: 'SELECT ... FOR UPDATE',
-    buy: (client, id, _m, thinkMs) =>
-      inTransaction(client, 'read committed', () => readThenWrite(client, id, thinkMs, true)),
-  },
-  {
-    strategy: 'SERIALIZABLE + retry',
-    buy: (client, id, m, thinkMs) =>
-      retryOnConflict(
-        () => inTransaction(client, 'serializable', () => readThenWrite(client, id, thinkMs, false)),
-        isSerializationFailure,
-        () => m.retries++,
-        'serialization failures',
-      ),
-  },
-];
+});
 
 /**
  * Runs the scenario: four DynamoDB strategies, then four Postgres strategies, one after another.
@@ -185,7 +162,7 @@ export async function oversell(ctx: RunContext): Promise<ResultRow[]> {
             ),
           ),
         ),
-      postgres: (slug, { strategy, buy }) =>
+      postgres: (slug, { strategy, run: buy }) =>
         postgresTrials(
           ctx,
           row(slug, strategy),
