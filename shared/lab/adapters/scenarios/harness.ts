@@ -6,11 +6,11 @@
  */
 import { GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type pg from 'pg';
-import { retryOnConflict } from '../../domain/concurrency.ts';
+import { retryOnConflict, think } from '../../domain/concurrency.ts';
 import type { ResultRow } from '../../domain/report.ts';
 import { type RunContext, warmUpDynamoDB } from '../context.ts';
 import { inTransaction, isSerializationFailure, withConnections } from '../lab-db.ts';
-import { type LabKey, labClient, labExpiry, labTable } from '../lab-table.ts';
+import { isConditionFailure, type LabKey, labClient, labExpiry, labTable } from '../lab-table.ts';
 import { Measurements } from '../measure.ts';
 
 /** An update expression on one item, with its condition and values. */
@@ -40,6 +40,42 @@ export async function updateItem(m: Measurements, key: LabKey, update: ItemUpdat
     new UpdateCommand({ TableName: labTable(), Key: key, ...update, ReturnConsumedCapacity: 'TOTAL' }),
   );
   m.capacity(out.ConsumedCapacity, 'write');
+}
+
+/**
+ * Optimistic locking: reads the item and, unless `decide` gives an outcome without a write, thinks
+ * and sets `attribute` to its new value on condition that the version is still the one read;
+ * retried (counted in `m.retries`) when another writer got there first.
+ */
+export function optimisticUpdate<T>(
+  m: Measurements,
+  key: LabKey,
+  thinkMs: number,
+  decide: (
+    item: Record<string, unknown>,
+  ) => { set: [attribute: string, value: number]; outcome: T } | { outcome: T },
+): Promise<T> {
+  return retryOnConflict(
+    async () => {
+      const item = await consistentGet(key, m);
+      const decision = decide(item);
+      if (!('set' in decision)) return decision.outcome;
+      await think(thinkMs);
+      const [attribute, value] = decision.set;
+      await updateItem(m, key, {
+        UpdateExpression: `SET ${attribute} = :value, version = :next`,
+        ConditionExpression: 'version = :seen',
+        ExpressionAttributeValues: {
+          ':value': value,
+          ':seen': Number(item.version),
+          ':next': Number(item.version) + 1,
+        },
+      });
+      return decision.outcome;
+    },
+    isConditionFailure,
+    () => m.retries++,
+  );
 }
 
 /**

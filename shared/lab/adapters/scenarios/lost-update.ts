@@ -3,19 +3,14 @@ import type pg from 'pg';
 import { retryOnConflict, runWorkers, think } from '../../domain/concurrency.ts';
 import type { ResultRow } from '../../domain/report.ts';
 import type { RunContext } from '../context.ts';
-import {
-  isConditionFailure,
-  type LabKey,
-  labClient,
-  labTable,
-  transactionCancellation,
-} from '../lab-table.ts';
+import { type LabKey, labClient, labTable, transactionCancellation } from '../lab-table.ts';
 import type { Measurements } from '../measure.ts';
 import {
   consistentGet,
   dynamoTrials,
   eachStrategy,
   measured,
+  optimisticUpdate,
   postgresStrategies,
   postgresTrials,
   updateItem,
@@ -59,24 +54,12 @@ export const DYNAMODB_INCREMENTS: { strategy: string; increment: DynamoIncrement
   },
   {
     strategy: 'optimistic locking',
-    increment: (key, m, _ledger, thinkMs) =>
-      retryOnConflict(
-        async () => {
-          const { n, version } = await consistentGet(key, m);
-          await think(thinkMs);
-          await updateItem(m, key, {
-            UpdateExpression: 'SET n = :n, version = :next',
-            ConditionExpression: 'version = :seen',
-            ExpressionAttributeValues: {
-              ':n': Number(n) + 1,
-              ':seen': Number(version),
-              ':next': Number(version) + 1,
-            },
-          });
-        },
-        isConditionFailure,
-        () => m.retries++,
-      ),
+    increment: async (key, m, _ledger, thinkMs) => {
+      await optimisticUpdate(m, key, thinkMs, (item) => ({
+        set: ['n', Number(item.n) + 1],
+        outcome: undefined,
+      }));
+    },
   },
   {
     strategy: 'TransactWriteItems',

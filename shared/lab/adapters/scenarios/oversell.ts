@@ -9,6 +9,7 @@ import {
   dynamoTrials,
   eachStrategy,
   measured,
+  optimisticUpdate,
   postgresStrategies,
   postgresTrials,
   updateItem,
@@ -63,26 +64,10 @@ export const DYNAMODB_BUYS: { strategy: string; buy: DynamoBuy }[] = [
   {
     strategy: 'optimistic locking',
     buy: (key, m, _order, thinkMs) =>
-      retryOnConflict(
-        async (): Promise<Outcome> => {
-          const item = await consistentGet(key, m);
-          const stock = Number(item.stock);
-          if (stock < 1) return 'sold-out';
-          await think(thinkMs);
-          await updateItem(m, key, {
-            UpdateExpression: 'SET stock = :stock, version = :next',
-            ConditionExpression: 'version = :seen',
-            ExpressionAttributeValues: {
-              ':stock': stock - 1,
-              ':seen': Number(item.version),
-              ':next': Number(item.version) + 1,
-            },
-          });
-          return 'sold';
-        },
-        isConditionFailure,
-        () => m.retries++,
-      ),
+      optimisticUpdate<Outcome>(m, key, thinkMs, (item) => {
+        const stock = Number(item.stock);
+        return stock < 1 ? { outcome: 'sold-out' } : { set: ['stock', stock - 1], outcome: 'sold' };
+      }),
   },
   {
     strategy: 'TransactWriteItems',
