@@ -6,10 +6,9 @@ import { optionalEnv } from '../../shared/config.ts';
 import { notFound } from '../../shared/http/errors.ts';
 import { parseBody, parseQuery, pathParameter } from '../../shared/http/request.ts';
 import { json } from '../../shared/http/response.ts';
-import { routes } from '../../shared/http/router.ts';
 import { ExperimentRequest, resolveParameters } from '../../shared/lab/domain/parameters.ts';
 import { experimentById, experimentPage, startExperiment } from '../../shared/lab/use-cases/requests.ts';
-import { httpHandler, logger } from '../../shared/middleware/http-handler.ts';
+import { httpRoutes, logger } from '../../shared/middleware/http-handler.ts';
 
 /**
  * `POST /consistency/experiments`: runs the experiment here and answers 201 with its report, or,
@@ -47,10 +46,8 @@ async function get(event: APIGatewayProxyEvent) {
   return json(200, report);
 }
 
-export const handler = httpHandler(
-  routes('lab', {
-    'POST /consistency/experiments': start,
-    'GET /consistency/experiments': list,
-    'GET /consistency/experiments/{experimentId}': get,
-  }),
-);
+export const handler = httpRoutes('lab', {
+  'POST /consistency/experiments': start,
+  'GET /consistency/experiments': list,
+  'GET /consistency/experiments/{experimentId}': get,
+});

@@ -7,8 +7,7 @@ import { getRun, listRuns } from '../../shared/etl/adapters/state.ts';
 import { badRequest, notFound } from '../../shared/http/errors.ts';
 import { parseBody, parseQuery, pathParameter } from '../../shared/http/request.ts';
 import { json } from '../../shared/http/response.ts';
-import { routes } from '../../shared/http/router.ts';
-import { httpHandler } from '../../shared/middleware/http-handler.ts';
+import { httpRoutes } from '../../shared/middleware/http-handler.ts';
 
 /** `POST /etl/runs` (admin): starts the state machine for a day (default yesterday); 202 with the run id. */
 async function start(event: APIGatewayProxyEvent) {
@@ -44,6 +43,8 @@ async function get(event: APIGatewayProxyEvent) {
   return json(200, run);
 }
 
-export const handler = httpHandler(
-  routes('etl', { 'POST /etl/runs': start, 'GET /etl/runs': list, 'GET /etl/runs/{runId}': get }),
-);
+export const handler = httpRoutes('etl', {
+  'POST /etl/runs': start,
+  'GET /etl/runs': list,
+  'GET /etl/runs/{runId}': get,
+});

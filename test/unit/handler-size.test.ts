@@ -10,8 +10,7 @@ const LIMIT = 60;
  * list may only shrink. Their logic is to move into use cases (`shared/<context>/use-cases/`), as
  * checkout did (`shared/orders/use-cases/checkout.ts`).
  */
-const OVER_LIMIT: Record<string, number> = {
-};
+const OVER_LIMIT: Record<string, number> = {};
 
 const handlers = readdirSync(path.join(ROOT, 'functions'), { recursive: true, withFileTypes: true })
   .filter((entry) => entry.isFile() && entry.name.endsWith('.ts'))
