@@ -7,7 +7,7 @@ import { extractOrders } from '../../shared/etl/adapters/extract.ts';
 import { EPOCH_WATERMARK } from '../../shared/etl/adapters/state.ts';
 import { migrateUp } from '../../shared/platform/adapters/migrate.ts';
 import { getObject, listObjects, s3 } from './etl-helpers.ts';
-import { uniqueId } from './helpers.ts';
+import { eventually, uniqueId } from './helpers.ts';
 
 /**
  * extractOrders in this process against a database and a raw bucket of its own (on the suite's
@@ -38,6 +38,15 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await pool?.end();
+  // pool.end() resolves before its backends have gone; dropping the database `with (force)` while one
+  // is still leaving makes Postgres send that client a FATAL 57P01 (an unhandled error in the run).
+  await eventually(async () => {
+    const { rows } = await admin.query<{ n: number }>(
+      'select count(*)::int as n from pg_stat_activity where datname = $1',
+      [database],
+    );
+    expect(rows[0]?.n).toBe(0);
+  });
   await admin?.query(`drop database if exists ${database} with (force)`);
   await admin?.end();
   process.env = saved;
