@@ -95,6 +95,9 @@ export interface ReplicationStats {
   errors: number;
 }
 
+/** One item of one table, as the replication chains and in-flight reads name it. */
+const itemId = (table: string, key: AttributeMap) => `${table}\u0000${canonical(key)}`;
+
 /** A read in flight on a lagging copy: when it arrived, which items it reads (all when absent). */
 interface InFlightRead {
   at: number;
@@ -472,7 +475,7 @@ export class DynamoDbReplication {
     let end: () => void = () => {};
     const entry: InFlightRead = {
       at: arrivedAt,
-      items: keys && new Set(keys.map((key) => `${table}\u0000${canonical(key)}`)),
+      items: keys && new Set(keys.map((key) => itemId(table, key))),
       done: new Promise<void>((resolve) => {
         end = resolve;
       }),
@@ -525,7 +528,7 @@ export class DynamoDbReplication {
   private async replicate(writes: { table: string; key: AttributeMap }[]): Promise<() => void> {
     const images = await Promise.all(
       writes.map(({ table, key }) => {
-        const id = `${table}\u0000${canonical(key)}`;
+        const id = itemId(table, key);
         const step = (this.quorumChains.get(id) ?? Promise.resolve()).then(async () => {
           const image = await this.readBack(table, key);
           await this.apply(copyName(table, 'follower'), key, image);
@@ -610,7 +613,7 @@ export class DynamoDbReplication {
     now: number,
   ): Promise<void> {
     const chains = keys
-      ? keys.map((key) => `${copy}\u0000${table}\u0000${canonical(key)}`)
+      ? keys.map((key) => `${copy}\u0000${itemId(table, key)}`)
       : [...this.pending.keys()].filter((chainId) => chainId.startsWith(`${copy}\u0000`));
     const waits: Promise<void>[] = [];
     for (const chainId of chains) {
