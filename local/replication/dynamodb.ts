@@ -24,6 +24,13 @@
  *
  * All copies are tables of the one DynamoDB Local JVM.
  *
+ * Every answer carries the coordinator's clock in `x-replication-as-of` ({@link AS_OF_HEADER}, ms
+ * on this proxy's `performance.now()`): when a read arrived (a lagging copy answers as of then) or
+ * when a write was acknowledged (its lag counts from then). PBS's t is the time between those two
+ * instants at the coordinator; a client measuring it on its own clock also counts the ack's way back
+ * and the read's way in, which on a busy 2-core machine are milliseconds (Bailis et al. §6 validated
+ * PBS the same way, with timestamps from instrumented replicas). DynamoDB itself sends no such header.
+ *
  * @example
  * ```ts
  * const replication = await startDynamoDbReplication({ upstream: dynamodb.endpoint, model: parseLagModel('exp:20ms') });
@@ -44,7 +51,7 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { crc32 } from 'node:zlib';
-import { formatLagModel, type LagModel, sampleLag } from '../../shared/lab/domain/lag-model.ts';
+import { AS_OF_HEADER, formatLagModel, type LagModel, sampleLag } from '../../shared/lab/domain/lag-model.ts';
 
 type Json = Record<string, unknown>;
 type AttributeMap = Record<string, unknown>;
@@ -276,8 +283,9 @@ export class DynamoDbReplication {
       }
       const input = JSON.parse(raw) as Json;
       const answer = await this.route(operation, input, raw, authorization, arrivedAt);
-      this.reply(res, answer.response);
-      answer.afterAck?.();
+      const repliedAt = performance.now();
+      this.reply(res, answer.response, answer.asOf ?? repliedAt);
+      answer.afterAck?.(repliedAt);
     } catch (error) {
       this.counters.errors++;
       this.log({ level: 'ERROR', message: 'replication proxy failed a request', error: String(error) });
@@ -291,13 +299,14 @@ export class DynamoDbReplication {
     }
   }
 
-  private reply(res: ServerResponse, upstream: Upstream): void {
+  private reply(res: ServerResponse, upstream: Upstream, asOf?: number): void {
     const body = Buffer.from(upstream.body, 'utf8');
     const headers: Record<string, string | number> = {
       'content-type': upstream.headers['content-type'] ?? 'application/x-amz-json-1.0',
       'content-length': body.length,
       'x-amz-crc32': String(crc32(body)),
     };
+    if (asOf !== undefined) headers[AS_OF_HEADER] = asOf.toFixed(3);
     const requestId = upstream.headers['x-amzn-requestid'];
     if (requestId) headers['x-amzn-RequestId'] = requestId;
     res.writeHead(upstream.status, headers);
@@ -310,7 +319,7 @@ export class DynamoDbReplication {
     raw: string,
     authorization: string,
     arrivedAt: number,
-  ): Promise<{ response: Upstream; afterAck?: () => void }> {
+  ): Promise<{ response: Upstream; afterAck?: (ackedAt: number) => void; asOf?: number }> {
     const forward = () => this.send(`${PROTOCOL}.${operation}`, raw, authorization);
     const table = input.TableName as string | undefined;
     const known = table !== undefined && this.tables.has(table);
@@ -321,7 +330,7 @@ export class DynamoDbReplication {
         if (!known) return { response: await forward() };
         const role = this.readRole(table, input);
         this.counters.readsByCopy[role]++;
-        if (role === 'leader') return { response: await forward() };
+        if (role === 'leader') return { response: await forward(), asOf: arrivedAt };
         const copy = copyName(table, role);
         const keys = operation === 'GetItem' ? [input.Key as AttributeMap] : undefined;
         const lags = role === 'lagging' || role === 'index';
@@ -330,10 +339,10 @@ export class DynamoDbReplication {
               this.call(operation, { ...input, TableName: copy }, authorization),
             )
           : this.call(operation, { ...input, TableName: copy }, authorization));
-        return { response: this.renameTables(response, { [copy]: table }) };
+        return { response: this.renameTables(response, { [copy]: table }), asOf: arrivedAt };
       }
       case 'BatchGetItem':
-        return { response: await this.batchGet(input, raw, authorization, arrivedAt) };
+        return { response: await this.batchGet(input, raw, authorization, arrivedAt), asOf: arrivedAt };
       case 'PutItem':
       case 'UpdateItem':
       case 'DeleteItem': {
@@ -525,7 +534,9 @@ export class DynamoDbReplication {
    * write is acknowledged after this resolves). Returns what to run right after the acknowledgement:
    * scheduling the lagging follower and the index view, whose lag counts from the acknowledgement.
    */
-  private async replicate(writes: { table: string; key: AttributeMap }[]): Promise<() => void> {
+  private async replicate(
+    writes: { table: string; key: AttributeMap }[],
+  ): Promise<(ackedAt: number) => void> {
     const images = await Promise.all(
       writes.map(({ table, key }) => {
         const id = itemId(table, key);
@@ -553,8 +564,7 @@ export class DynamoDbReplication {
       }),
     );
     this.counters.replicatedWrites += writes.length;
-    return () => {
-      const ackedAt = performance.now();
+    return (ackedAt) => {
       for (const entry of images) {
         if (!entry) continue;
         const info = this.tables.get(entry.table);

@@ -179,7 +179,8 @@ describe('POST /consistency/experiments', () => {
     // 20 ms by default): 1 below it, 0 from it; with replication off the reader is the primary.
     const replicaCurve = by('replica read').curve ?? [];
     if (replicated) {
-      expect(replicaCurve[0]?.predicted).toBeGreaterThan(0);
+      // Some read came within D of its commit (which t's do depends on how busy the machine was).
+      expect(Math.max(...replicaCurve.map((point) => point.predicted ?? 0))).toBeGreaterThan(0);
       expect(replicaCurve.at(-1)?.predicted).toBe(0);
     } else {
       for (const point of replicaCurve) expect(point.predicted).toBe(0);
@@ -193,6 +194,19 @@ describe('POST /consistency/experiments', () => {
     } else {
       for (const point of eventual) expect(point.predicted).toBe(0);
     }
+    if (!replicated) return;
+    // Each trial's prediction is taken at the delay the store itself counted (DynamoDB: the
+    // coordinator's ack → the read's arrival; Postgres: the commit → the read, by the servers'
+    // clock), so the measured rate follows it, however late the function saw the ack on a busy
+    // machine. The replica's step is a lower bound (shipping and replaying the WAL come on top, and
+    // take long on a loaded machine): never far above what was measured.
+    for (const point of replicaCurve)
+      expect(point.staleRate, `replica t=${point.tMs}`).toBeGreaterThanOrEqual((point.predicted ?? 0) - 0.15);
+    // The index's is a probability: over all 400 trials, within 0.1 (≈ 4 standard deviations).
+    const index = by('Query GSI byGroup').curve ?? [];
+    const measured = index.reduce((sum, p) => sum + p.stale, 0);
+    const predicted = index.reduce((sum, p) => sum + (p.predicted ?? 0) * p.trials, 0);
+    expect(Math.abs(measured - predicted) / 400).toBeLessThanOrEqual(0.1);
   });
 
   it('projection-lag: reports the lag of the real event path and removes its lab product', async () => {

@@ -10,6 +10,7 @@ import {
   type DynamoDbReplication,
   startDynamoDbReplication,
 } from '../../local/replication/dynamodb.ts';
+import { wireTimed } from '../../shared/lab/adapters/wire-times.ts';
 import { parseLagModel } from '../../shared/lab/domain/lag-model.ts';
 
 /*
@@ -116,5 +117,27 @@ describe('a lagging copy answers as of the read’s arrival', () => {
   it('the held-back write lands once the earlier read has its answer', async () => {
     const read = await client.send(new GetCommand({ TableName: TABLE, Key: { pk: 'a' } }));
     expect(read.Item).toEqual({ pk: 'a', version: 1 });
+  });
+});
+
+describe('answers state the coordinator’s clock (x-replication-as-of), PBS’s t without the client’s legs', () => {
+  it('a write’s is its acknowledgement, a read’s its arrival: their difference says whether it sees the write', async () => {
+    const seen: { t: number; visible: boolean }[] = [];
+    for (const [i, wait] of [0, 40, 130, 160].entries()) {
+      const put = wireTimed(new PutCommand({ TableName: TABLE, Item: { pk: `t${i}`, version: 1 } }));
+      await client.send(put.command);
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      const get = wireTimed(new GetCommand({ TableName: TABLE, Key: { pk: `t${i}` } }));
+      const read = await client.send(get.command);
+      expect(put.times.asOf).toEqual(expect.any(Number));
+      expect(get.times.asOf).toEqual(expect.any(Number));
+      const t = (get.times.asOf as number) - (put.times.asOf as number);
+      // The coordinator's t starts before the client had the ack and ends after the read left it.
+      expect(t).toBeGreaterThanOrEqual((get.times.sent as number) - (put.times.received as number));
+      seen.push({ t, visible: read.Item !== undefined });
+    }
+    // fixed:100ms: a read of the lagging copy sees the write exactly when it arrived ≥ 100 ms after the ack.
+    for (const { t, visible } of seen) expect(visible, `t = ${t.toFixed(1)} ms`).toBe(t >= 100);
+    expect(seen.map((s) => s.visible)).toEqual([false, false, true, true]);
   });
 });

@@ -74,29 +74,42 @@ export interface LabPools {
   reader: pg.Pool;
 }
 
+/** A counter write: the commit's consistency token, and when it committed by the primary's clock. */
+export interface CounterWrite {
+  token: ConsistencyToken;
+  /**
+   * `clock_timestamp()` (epoch ms) as the insert ran, just before its commit record was stamped: the
+   * instant a standby's `recovery_min_apply_delay` counts from.
+   */
+  committedAt: number;
+}
+
 /**
  * Writes version `n` of a lab counter on the primary and returns the commit's consistency token.
  *
  * @example
- * const token = await writeCounter(pools.primary, id, experimentId, 3);
+ * const { token } = await writeCounter(pools.primary, id, experimentId, 3);
  */
 export async function writeCounter(
   primary: pg.Pool,
   id: string,
   experimentId: string,
   n: number,
-): Promise<ConsistencyToken> {
-  await primary.query(
+): Promise<CounterWrite> {
+  const out = await primary.query<{ at: number }>(
     `insert into lab_counters (id, experiment_id, n) values ($1, $2, $3)
-     on conflict (id) do update set n = excluded.n`,
+     on conflict (id) do update set n = excluded.n
+     returning extract(epoch from clock_timestamp())::float8 * 1000 as at`,
     [id, experimentId, n],
   );
-  return commitToken(primary);
+  // The token is asked after the commit: an LSN taken inside the transaction would precede its commit record.
+  return { token: await commitToken(primary), committedAt: Number(out.rows[0]?.at) };
 }
 
 /**
  * Reads a lab counter one way. read-your-writes asks the replica whether it has replayed `token`
- * and reads there if so, else on the primary (`fallback` says it did).
+ * and reads there if so, else on the primary (`fallback` says it did). `readAt` is the answering
+ * server's `statement_timestamp()` in epoch ms.
  *
  * @example
  * const { n, fallback } = await readCounter('read-your-writes', pools, id, token);
@@ -106,14 +119,20 @@ export async function readCounter(
   pools: LabPools,
   id: string,
   token: ConsistencyToken,
-): Promise<{ n: number | undefined; fallback: boolean }> {
+): Promise<{ n: number | undefined; fallback: boolean; readAt: number }> {
   let db = read === 'primary' ? pools.primary : pools.reader;
   let fallback = false;
   if (read === 'read-your-writes' && !(await hasReplayed(pools.reader, token))) {
     db = pools.primary;
     fallback = true;
   }
-  const out = await db.query<{ n: string }>('select n from lab_counters where id = $1', [id]);
-  const n = out.rows[0]?.n;
-  return { n: n === undefined ? undefined : Number(n), fallback };
+  // statement_timestamp(): when the server received the read, just before it took its snapshot.
+  const out = await db.query<{ n: string | null; at: number }>(
+    `select (select n from lab_counters where id = $1) as n,
+            extract(epoch from statement_timestamp())::float8 * 1000 as at`,
+    [id],
+  );
+  const row = out.rows[0];
+  const n = row?.n;
+  return { n: n === null || n === undefined ? undefined : Number(n), fallback, readAt: Number(row?.at) };
 }

@@ -20,11 +20,23 @@
  *
  * @module
  */
+import { AS_OF_HEADER } from '../domain/lag-model.ts';
 
 /** `performance.now()` when the (last) attempt went out and when its answer came back. */
 export interface WireTimes {
   sent?: number;
   received?: number;
+  /**
+   * The coordinator's clock on the answer ({@link AS_OF_HEADER}), where the store states it (the
+   * local cloud's replicated DynamoDB does; AWS does not): when the read arrived there, or when the
+   * write was acknowledged. Two of them from one store give PBS's t without the client's legs.
+   */
+  asOf?: number;
+}
+
+/** What the HTTP handler answers, as far as this middleware reads it. */
+interface HttpOut {
+  response?: { headers?: Record<string, string | undefined> };
 }
 
 interface WithStack {
@@ -42,8 +54,11 @@ export function wireTimed<C>(command: C, times: WireTimes = {}): { command: C; t
     (next) => async (args) => {
       times.sent = performance.now();
       times.received = undefined;
+      times.asOf = undefined;
       const out = await next(args);
       times.received = performance.now();
+      const stated = Number((out as HttpOut).response?.headers?.[AS_OF_HEADER] ?? Number.NaN);
+      if (Number.isFinite(stated)) times.asOf = stated;
       return out;
     },
     // No name: lib-dynamodb concatenates the command's stack with itself, and names must be unique.

@@ -20,6 +20,13 @@ export type LagModel =
   | { kind: 'uniform'; minMs: number; maxMs: number }
   | { kind: 'fixed'; ms: number };
 
+/**
+ * The response header in which the local cloud's replicated DynamoDB states its coordinator's clock
+ * (ms): when a read arrived, or when a write was acknowledged. The lab measures PBS's t between
+ * the two where it is present; DynamoDB on AWS sends no such header.
+ */
+export const AS_OF_HEADER = 'x-replication-as-of';
+
 /** The local cloud's default: replicas on, lag exponential with a 20 ms mean. */
 export const DEFAULT_LAG_MODEL = 'exp:20ms';
 

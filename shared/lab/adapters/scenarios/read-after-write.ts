@@ -92,7 +92,7 @@ async function postgres(ctx: RunContext, read: PostgresRead, strategy: string): 
         continue;
       }
       try {
-        const token = await writeCounter(pools.primary, id, ctx.experimentId, version);
+        const { token } = await writeCounter(pools.primary, id, ctx.experimentId, version);
         const seen = await m.time(() => readCounter(read, pools, id, token));
         if (seen.fallback) m.retries++;
         if (seen.n !== version) stale++;

@@ -7,6 +7,7 @@ import { type RunContext, warmUpDynamoDB } from '../context.ts';
 import { labClient, labExpiry, labTable } from '../lab-table.ts';
 import { Measurements } from '../measure.ts';
 import {
+  type CounterWrite,
   DYNAMODB_READS,
   type DynamoRead,
   POSTGRES_READS,
@@ -25,14 +26,19 @@ import { type WireTimes, wireTimed } from '../wire-times.ts';
  * Postgres: replica, primary and read-your-writes reads of the row just written), with `concurrency`
  * trials in flight. Each mode's curve holds the measured stale probability per delay and, where the
  * environment states its lag model (`REPLICATION_MODEL`), the PBS prediction at the delays the trials
- * actually had. A DynamoDB delay is taken on the wire (see `wire-times.ts`): from the write's
- * answer arriving to the read leaving, so the SDK's own work does not count as replica lag.
+ * actually had. A DynamoDB delay is PBS's t as the store's coordinator saw it, from acknowledging the
+ * write to the read's arrival, where the store states its clock (the local cloud's does, see
+ * `wire-times.ts`); else it is taken on the wire, from the write's answer arriving to the read
+ * leaving, so at least the SDK's own work does not count as replica lag.
  *
  * - eventual GetItem: N = 3, W = 2, R = 1 → C(1,1)/C(3,1) × P(lag > t) = 1/3 × P(lag > t);
  * - GSI Query: the index is updated asynchronously from the base table → P(index lag > t);
  * - ConsistentRead, the Postgres primary and read-your-writes: 0 (they read what was acknowledged);
  * - the Postgres replica: 1 below the standby's own `recovery_min_apply_delay`, 0 from it (a lower
  *   bound: the real WAL shipping and replay come on top); nothing where the reader cannot say.
+ *   Its delay is the one the standby counts: from the commit to the read's arrival, both by the
+ *   servers' clock (the standby holds a commit back from the timestamp in its commit record, which
+ *   precedes the WAL flush and the client's acknowledgement by milliseconds).
  */
 export async function tVisibility(ctx: RunContext): Promise<ResultRow[]> {
   const model = statedModel(ctx.replicationModel);
@@ -141,8 +147,7 @@ async function dynamoPoint(
             const started = performance.now();
             const seen = await readLabItem(read, key, undefined, times);
             curve.m.record(performance.now() - started);
-            // The delay the read had: from the ack's arrival to the read leaving for the wire.
-            curve.add(t, (times.sent ?? started) - acked, seen !== 1);
+            curve.add(t, dynamoDelay(put.times, times, acked, started), seen !== 1);
           } catch (error) {
             curve.m.fail(error);
           }
@@ -150,6 +155,17 @@ async function dynamoPoint(
       );
     }
   });
+}
+
+/**
+ * The delay a DynamoDB read had after the write's acknowledgement: measured by the store's
+ * coordinator where it states its clock (both answers carry `asOf`), which is PBS's t; else from the
+ * ack's arrival to the read leaving for the wire, which also counts the ack's way back to this
+ * function and the read's way to the store.
+ */
+function dynamoDelay(write: WireTimes, read: WireTimes, acked: number, started: number): number {
+  if (write.asOf !== undefined && read.asOf !== undefined) return read.asOf - write.asOf;
+  return (read.sent ?? started) - acked;
 }
 
 async function postgresPoint(
@@ -173,39 +189,29 @@ async function postgresPoint(
         for (const { curve } of modes) curve.m.fail(new Error('deadline passed'));
         continue;
       }
-      let token: string;
+      let write: CounterWrite;
       try {
-        token = await writeCounter(pools.primary, id, ctx.experimentId, version);
+        write = await writeCounter(pools.primary, id, ctx.experimentId, version);
       } catch (error) {
         for (const { curve } of modes) curve.m.fail(error);
         continue;
       }
-      const acked = performance.now();
       await sleep(t);
       // The replica first: it is the read whose delay matters; the others are never stale.
       for (const { read, curve } of ordered) {
         try {
           const sent = performance.now();
-          const seen = await readCounter(read, pools, id, token);
+          const seen = await readCounter(read, pools, id, write.token);
+          curve.m.record(performance.now() - sent);
           if (seen.fallback) curve.m.retries++;
-          curve.add(t, arrival(acked, sent, curve.m), seen.n !== version);
+          // By the servers' clock (one machine, or NTP-synced hosts): from the commit to the read.
+          curve.add(t, seen.readAt - write.committedAt, seen.n !== version);
         } catch (error) {
           curve.m.fail(error);
         }
       }
     }
   });
-}
-
-/**
- * When, after the acknowledgement, the read reached the store: the time until it was sent plus half
- * its round trip (records the read's latency in `m`). On a busy machine the round trip is not
- * negligible next to a delay of a few milliseconds, and it is what the replica sees.
- */
-function arrival(acked: number, sent: number, m: Measurements): number {
-  const latency = performance.now() - sent;
-  m.record(latency);
-  return sent - acked + latency / 2;
 }
 
 /** One read mode's measurements over all delays. */
