@@ -95,16 +95,20 @@ export class DeadlineExceeded extends Error {
 
 /**
  * A point in time after which workers stop starting operations, so cleanup still fits in the
- * function's time.
+ * function's time; and `cleanupBy`, after which cleanup stops too (what it leaves expires by TTL),
+ * so the report is still stored before the function is stopped.
  *
  * @example
- * const deadline = new Deadline(Date.now() + 20_000);
+ * const deadline = new Deadline(Date.now() + 20_000, Date.now() + 25_000);
  * deadline.check(); // throws DeadlineExceeded once passed
  */
 export class Deadline {
   readonly at: number;
-  constructor(at: number) {
+  readonly cleanupBy: number;
+  /** @param cleanupBy when cleanup must stop (default: never) */
+  constructor(at: number, cleanupBy = Number.POSITIVE_INFINITY) {
     this.at = at;
+    this.cleanupBy = Math.max(at, cleanupBy);
   }
   get passed(): boolean {
     return Date.now() > this.at;

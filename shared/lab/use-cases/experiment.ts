@@ -96,7 +96,7 @@ export async function runScenario(
     });
   } finally {
     await reader.end().catch(onCleanupError);
-    await keys.deleteAll().catch(onCleanupError);
+    await keys.deleteAll(deadline.cleanupBy).catch(onCleanupError);
     await db
       .opened()
       ?.then((pool) => deleteLabRows(pool, experimentId))
@@ -177,11 +177,18 @@ export async function runNow(input: {
   return executeClaimed(claimed, input);
 }
 
+/** Time kept back from cleanup for storing the report: a fifth of the reserve, at most 10 s. */
+const storeReserveMs = (reserveMs: number) => Math.min(reserveMs / 5, 10_000);
+
 /**
- * A deadline `remainingMs` from now, less what cleanup needs.
+ * A deadline `remainingMs` from now, less what cleanup needs; cleanup itself stops in time to store
+ * the report (a long run can write more lab items than the reserve has time to delete).
  *
  * @example
  * const deadline = deadlineIn(context.getRemainingTimeInMillis());
  */
 export const deadlineIn = (remainingMs: number, reserveMs = CLEANUP_RESERVE_MS) =>
-  new Deadline(Date.now() + Math.max(0, remainingMs - reserveMs));
+  new Deadline(
+    Date.now() + Math.max(0, remainingMs - reserveMs),
+    Date.now() + Math.max(0, remainingMs - storeReserveMs(reserveMs)),
+  );
