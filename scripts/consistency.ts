@@ -1,10 +1,12 @@
 /**
  * `npm run consistency -- --scenario <name> [--trials N] [--concurrency N] [--stock N] [--think-time-ms MS]
- *  [--url URL --token TOKEN] [--json]`
+ *  [--repeat N] [--url URL --token TOKEN] [--json]`
  *
  * Runs a consistency experiment through the API (`POST /consistency/experiments`), waits for it when
  * the API queued it (202), and prints the results as a table plus one line on what they mean.
  * Without `--url` it calls the running local cloud (`npm start`) with a token signed by its key.
+ * `--repeat N` (t-visibility) runs it N times, one after another, and pools the runs' trials: one
+ * run must end within the runner's 15 minutes.
  */
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -12,11 +14,12 @@ import { ensureSigningKey } from '../local/cloud/signing-key.ts';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER, signToken } from '../shared/auth/jwt.ts';
 import { formatTable, summarize } from '../shared/lab/domain/format.ts';
 import { SCENARIOS } from '../shared/lab/domain/parameters.ts';
+import { poolVisibilityRuns } from '../shared/lab/domain/pool-runs.ts';
 import type { ExperimentReport } from '../shared/lab/domain/report.ts';
 
 const USAGE = `Usage: npm run consistency -- --scenario <${SCENARIOS.join('|')}>
          [--trials N] [--concurrency N] [--stock N] [--think-time-ms MS] [--seconds S]
-         [--url URL --token TOKEN] [--state-dir DIR] [--json]`;
+         [--repeat N (t-visibility: N runs, trials pooled)] [--url URL --token TOKEN] [--state-dir DIR] [--json]`;
 
 const { values } = parseArgs({
   options: {
@@ -26,6 +29,7 @@ const { values } = parseArgs({
     stock: { type: 'string' },
     'think-time-ms': { type: 'string' },
     seconds: { type: 'string' },
+    repeat: { type: 'string' },
     url: { type: 'string' },
     token: { type: 'string' },
     'state-dir': { type: 'string' },
@@ -52,6 +56,9 @@ const number = (name: string, value: string | undefined) => {
   if (!Number.isInteger(n)) fail(`--${name} must be an integer, got "${value}"`);
   return n;
 };
+const repeat = number('repeat', values.repeat) ?? 1;
+if (repeat < 1) fail('--repeat must be at least 1');
+if (repeat > 1 && values.scenario !== 't-visibility') fail('--repeat pools t-visibility runs only');
 const body = {
   scenario: values.scenario,
   trials: number('trials', values.trials),
@@ -96,41 +103,53 @@ async function call(method: string, route: string, payload?: unknown) {
   return { status: response.status, body: parsed as Record<string, unknown> };
 }
 
-const started = await call('POST', '/consistency/experiments', body);
-let report: ExperimentReport;
-if (started.status === 201) {
-  report = started.body as unknown as ExperimentReport;
-} else if (started.status === 202) {
-  const { experimentId, estimatedSeconds } = started.body as {
-    experimentId: string;
-    estimatedSeconds: number;
-  };
-  process.stderr.write(`queued ${experimentId} (estimated ${estimatedSeconds} s); waiting`);
-  const giveUpAt = Date.now() + 16 * 60_000; // the runner has 15 minutes
-  for (;;) {
-    if (Date.now() > giveUpAt) fail(`\n${experimentId} did not finish in 16 minutes`);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    const polled = await call('GET', `/consistency/experiments/${experimentId}`).catch(() => undefined);
-    // A failover scenario takes the database away for a while: the API answers 503 meanwhile.
-    if (!polled || polled.status === 503) {
-      process.stderr.write('x');
-      continue;
+/** One run: started, waited for when queued (202), its report returned. */
+async function runOnce(): Promise<ExperimentReport> {
+  const started = await call('POST', '/consistency/experiments', body);
+  let report: ExperimentReport;
+  if (started.status === 201) {
+    report = started.body as unknown as ExperimentReport;
+  } else if (started.status === 202) {
+    const { experimentId, estimatedSeconds } = started.body as {
+      experimentId: string;
+      estimatedSeconds: number;
+    };
+    process.stderr.write(`queued ${experimentId} (estimated ${estimatedSeconds} s); waiting`);
+    const giveUpAt = Date.now() + 16 * 60_000; // the runner has 15 minutes
+    for (;;) {
+      if (Date.now() > giveUpAt) fail(`\n${experimentId} did not finish in 16 minutes`);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const polled = await call('GET', `/consistency/experiments/${experimentId}`).catch(() => undefined);
+      // A failover scenario takes the database away for a while: the API answers 503 meanwhile.
+      if (!polled || polled.status === 503) {
+        process.stderr.write('x');
+        continue;
+      }
+      if (polled.status !== 200)
+        fail(`\nGET ${experimentId}: HTTP ${polled.status} ${JSON.stringify(polled.body)}`);
+      const current = polled.body as unknown as ExperimentReport;
+      if (current.status === 'done' || current.status === 'failed') {
+        process.stderr.write('\n');
+        report = current;
+        break;
+      }
+      process.stderr.write('.');
     }
-    if (polled.status !== 200)
-      fail(`\nGET ${experimentId}: HTTP ${polled.status} ${JSON.stringify(polled.body)}`);
-    const current = polled.body as unknown as ExperimentReport;
-    if (current.status === 'done' || current.status === 'failed') {
-      process.stderr.write('\n');
-      report = current;
-      break;
-    }
-    process.stderr.write('.');
+  } else {
+    fail(`POST /consistency/experiments: HTTP ${started.status} ${JSON.stringify(started.body, null, 2)}`);
   }
-} else {
-  fail(`POST /consistency/experiments: HTTP ${started.status} ${JSON.stringify(started.body, null, 2)}`);
+  return report;
 }
 
-if (report.status === 'failed') fail(`experiment ${report.experimentId} failed: ${report.error}`);
+const runs: ExperimentReport[] = [];
+for (let i = 0; i < repeat; i++) {
+  if (repeat > 1) process.stderr.write(`run ${i + 1} of ${repeat}: `);
+  const run = await runOnce();
+  if (run.status === 'failed') fail(`experiment ${run.experimentId} failed: ${run.error}`);
+  runs.push(run);
+}
+const report = repeat > 1 ? poolVisibilityRuns(runs) : (runs[0] as ExperimentReport);
+
 if (values.json) {
   console.log(JSON.stringify(report, null, 2));
 } else {

@@ -12,6 +12,7 @@ import {
   MAX_RUN_MS,
   resolveParameters,
 } from '../../shared/lab/domain/parameters.ts';
+import { poolVisibilityRuns } from '../../shared/lab/domain/pool-runs.ts';
 import { type ExperimentReport, environmentFor, type ResultRow } from '../../shared/lab/domain/report.ts';
 
 describe('experiment parameters', () => {
@@ -256,8 +257,10 @@ describe('t-visibility', () => {
     expect(lines[1]?.trim().split(/\s+/)).toEqual([
       't',
       'ms',
+      'ddb',
       'delay',
-      'ms',
+      'pg',
+      'delay',
       'ddb',
       'eventual',
       'PBS',
@@ -266,8 +269,45 @@ describe('t-visibility', () => {
       'pg',
       'replica',
     ]);
-    expect(lines[2]?.trim().split(/\s+/)).toEqual(['0', '0.4', '0.321', '0.330', '0.000', '0.450']);
-    expect(lines[3]?.trim().split(/\s+/)).toEqual(['10', '10.6', '0.200', '0.197', '0.000', '0.010']);
+    expect(lines[2]?.trim().split(/\s+/)).toEqual(['0', '0.4', '0.4', '0.321', '0.330', '0.000', '0.450']);
+    expect(lines[3]?.trim().split(/\s+/)).toEqual(['10', '10.6', '10.6', '0.200', '0.197', '0.000', '0.010']);
+  });
+
+  it('pools runs as one run with all their trials (npm run consistency -- --repeat)', () => {
+    const second: ExperimentReport = {
+      ...report,
+      experimentId: 'second',
+      parameters: { ...report.parameters, trials: 1000 },
+      results: report.results?.map((r) => ({
+        ...r,
+        operations: 2000,
+        anomalies: (r.anomalies ?? 0) + 10,
+        curve: r.curve?.map((p) => ({
+          ...p,
+          trials: 1000,
+          stale: 100,
+          staleRate: 0.1,
+          meanDelayMs: p.meanDelayMs + 3,
+          predicted: p.predicted === null ? null : 0.1,
+        })),
+      })),
+    };
+    const pooled = poolVisibilityRuns([report, second]);
+    expect(pooled.experimentId).toBe(`${report.experimentId}+second`);
+    expect(pooled.parameters.trials).toBe(3000);
+    const eventual = pooled.results?.[0];
+    expect(eventual?.curve?.[0]).toEqual({
+      tMs: 0,
+      meanDelayMs: 1.4, // (0.4 × 2000 + 3.4 × 1000) / 3000
+      trials: 3000,
+      stale: 642 + 100,
+      staleRate: 0.2473,
+      predicted: 0.2533, // (0.33 × 2000 + 0.1 × 1000) / 3000
+    });
+    // A prediction nobody made stays null; other scenarios and failed runs are refused.
+    expect(pooled.results?.[2]?.curve?.[0]?.predicted).toBeNull();
+    expect(() => poolVisibilityRuns([report, { ...second, status: 'failed' }])).toThrow(/second is failed/);
+    expect(() => poolVisibilityRuns([report, lostUpdateReport])).toThrow(/lost-update run/);
   });
 
   it('summarises the gap to PBS and calls out a strong read that was stale', () => {

@@ -31,7 +31,12 @@ function formatCurves(report: ExperimentReport): string {
   const rows = (report.results ?? []).filter((row) => row.curve?.length);
   const predicted = (row: ResultRow) =>
     row.curve?.some((point) => point.predicted !== null && point.predicted > 0);
-  const header = ['t ms', 'delay ms'];
+  // The delay each store counted, from the first mode of each (DynamoDB: the coordinator's ack →
+  // the read's arrival; Postgres: the commit → the read, by the servers' clock).
+  const delayRows = (['dynamodb', 'postgres'] as const)
+    .map((store) => rows.find((row) => row.store === store))
+    .filter((row) => row !== undefined);
+  const header = ['t ms', ...delayRows.map((row) => `${row.store === 'dynamodb' ? 'ddb' : 'pg'} delay`)];
   for (const row of rows) {
     const name = `${row.store === 'dynamodb' ? 'ddb' : 'pg'} ${SHORT[row.strategy] ?? row.strategy}`;
     header.push(name);
@@ -39,7 +44,7 @@ function formatCurves(report: ExperimentReport): string {
   }
   const delays = rows[0]?.curve?.map((point) => point.tMs) ?? [];
   const cells = delays.map((t, i) => {
-    const line = [String(t), (rows[0]?.curve?.[i]?.meanDelayMs ?? 0).toFixed(1)];
+    const line = [String(t), ...delayRows.map((row) => (row.curve?.[i]?.meanDelayMs ?? 0).toFixed(1))];
     for (const row of rows) {
       const point = row.curve?.find((pt) => pt.tMs === t);
       line.push(point ? point.staleRate.toFixed(3) : '-');

@@ -72,8 +72,10 @@ export interface VisibilityPoint {
   /** Delay between the write's acknowledgement and the read, as asked. */
   tMs: number;
   /**
-   * The mean delay the trials actually had until their read reached the store (timer, scheduling,
-   * and half the read's round trip add to `tMs`).
+   * The mean delay the trials actually had, as the store counted it: DynamoDB, from the coordinator
+   * acknowledging the write to the read arriving there (where it states its clock; else on the
+   * client's wire); Postgres, from the commit to the read by the servers' clock. The ack's way
+   * back, timers, scheduling and the read's way in add to `tMs`.
    */
   meanDelayMs: number;
   trials: number;
