@@ -175,12 +175,11 @@ describe('POST /consistency/experiments', () => {
       expect(by(strategy).anomalies, strategy).toBe(0);
       expect(by(strategy).curve?.every((point) => point.predicted === 0)).toBe(true);
     }
-    // The replica's prediction is the standby's own recovery_min_apply_delay (the lag model's mean,
-    // 20 ms by default): 1 below it, 0 from it; with replication off the reader is the primary.
+    // The replica's prediction comes from its measured apply latency, at least its
+    // recovery_min_apply_delay (20 ms by default); with replication off the reader is the primary.
     const replicaCurve = by('replica read').curve ?? [];
     if (replicated) {
-      // Some read came within D of its commit (which t's do depends on how busy the machine was).
-      expect(Math.max(...replicaCurve.map((point) => point.predicted ?? 0))).toBeGreaterThan(0);
+      expect(replicaCurve[0]?.predicted).toBeGreaterThan(0);
       expect(replicaCurve.at(-1)?.predicted).toBe(0);
     } else {
       for (const point of replicaCurve) expect(point.predicted).toBe(0);
@@ -198,15 +197,17 @@ describe('POST /consistency/experiments', () => {
     // Each trial's prediction is taken at the delay the store itself counted (DynamoDB: the
     // coordinator's ack → the read's arrival; Postgres: the commit → the read, by the servers'
     // clock), so the measured rate follows it, however late the function saw the ack on a busy
-    // machine. The replica's step is a lower bound (shipping and replaying the WAL come on top, and
-    // take long on a loaded machine): never far above what was measured.
-    for (const point of replicaCurve)
-      expect(point.staleRate, `replica t=${point.tMs}`).toBeGreaterThanOrEqual((point.predicted ?? 0) - 0.15);
-    // The index's is a probability: over all 400 trials, within 0.1 (≈ 4 standard deviations).
-    const index = by('Query GSI byGroup').curve ?? [];
-    const measured = index.reduce((sum, p) => sum + p.stale, 0);
-    const predicted = index.reduce((sum, p) => sum + (p.predicted ?? 0) * p.trials, 0);
-    expect(Math.abs(measured - predicted) / 400).toBeLessThanOrEqual(0.1);
+    // machine. The replica's is P(W > delay), W the commit → visible latency probed meanwhile.
+    // 40 trials per delay in rounds of 16 are far from independent (one slow flush makes a round
+    // stale together), so the check is over all 400 trials: within 0.1 (≈ 4 standard deviations).
+    const within = (strategy: string) => {
+      const curve = by(strategy).curve ?? [];
+      const measured = curve.reduce((sum, p) => sum + p.stale, 0);
+      const predicted = curve.reduce((sum, p) => sum + (p.predicted ?? 0) * p.trials, 0);
+      return Math.abs(measured - predicted) / 400;
+    };
+    expect(within('replica read')).toBeLessThanOrEqual(0.1);
+    expect(within('Query GSI byGroup')).toBeLessThanOrEqual(0.1);
   });
 
   it('projection-lag: reports the lag of the real event path and removes its lab product', async () => {

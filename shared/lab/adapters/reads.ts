@@ -136,3 +136,54 @@ export async function readCounter(
   const n = row?.n;
   return { n: n === null || n === undefined ? undefined : Number(n), fallback, readAt: Number(row?.at) };
 }
+
+/**
+ * PBS's W for the Postgres reader (Bailis et al. §5: the write's propagation latency to a replica):
+ * how long after a commit the reader shows it, by the servers' clock. Commits new versions of one
+ * probe counter on the primary, one at a time, and polls the reader about every millisecond until it
+ * shows each; a sample is the midpoint between the last poll that missed it and the first that saw
+ * it (`statement_timestamp()`, like the trials' reads), less the commit's `clock_timestamp()`. On a
+ * standby that is its `recovery_min_apply_delay` plus the real WAL flush, shipping and replay, under
+ * whatever load the run puts on the machine. Runs until `stop.stopped`; a probe not seen in 5 s ends it.
+ *
+ * @example
+ * const stop = { stopped: false };
+ * const probing = probeApplyLatency(pools, `${experimentId}:probe`, experimentId, stop);
+ * // … the trials …
+ * stop.stopped = true;
+ * const w = await probing; // ms, one per probe
+ */
+export async function probeApplyLatency(
+  pools: LabPools,
+  id: string,
+  experimentId: string,
+  stop: { stopped: boolean },
+): Promise<number[]> {
+  const samples: number[] = [];
+  for (let version = 1; !stop.stopped; version++) {
+    const written = await pools.primary.query<{ at: number }>(
+      `insert into lab_counters (id, experiment_id, n) values ($1, $2, $3)
+       on conflict (id) do update set n = excluded.n
+       returning extract(epoch from clock_timestamp())::float8 * 1000 as at`,
+      [id, experimentId, version],
+    );
+    const committedAt = Number(written.rows[0]?.at);
+    let lastMiss = committedAt;
+    for (;;) {
+      const polled = await pools.reader.query<{ n: string | null; at: number }>(
+        `select (select n from lab_counters where id = $1) as n,
+                extract(epoch from statement_timestamp())::float8 * 1000 as at`,
+        [id],
+      );
+      const at = Number(polled.rows[0]?.at);
+      if (Number(polled.rows[0]?.n ?? 0) >= version) {
+        samples.push((lastMiss + at) / 2 - committedAt);
+        break;
+      }
+      if (at - committedAt > 5_000) return samples;
+      lastMiss = at;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  }
+  return samples;
+}

@@ -10,8 +10,10 @@ import {
   type CounterWrite,
   DYNAMODB_READS,
   type DynamoRead,
+  type LabPools,
   POSTGRES_READS,
   type PostgresRead,
+  probeApplyLatency,
   readCounter,
   readLabItem,
   writeCounter,
@@ -34,20 +36,23 @@ import { type WireTimes, wireTimed } from '../wire-times.ts';
  * - eventual GetItem: N = 3, W = 2, R = 1 → C(1,1)/C(3,1) × P(lag > t) = 1/3 × P(lag > t);
  * - GSI Query: the index is updated asynchronously from the base table → P(index lag > t);
  * - ConsistentRead, the Postgres primary and read-your-writes: 0 (they read what was acknowledged);
- * - the Postgres replica: 1 below the standby's own `recovery_min_apply_delay`, 0 from it (a lower
- *   bound: the real WAL shipping and replay come on top); nothing where the reader cannot say.
- *   Its delay is the one the standby counts: from the commit to the read's arrival, both by the
+ * - the Postgres replica: no model is configured there, only a real standby, so the prediction is
+ *   PBS's from the write latency W it measures (§5 of the paper): while a delay's trials run, a probe
+ *   commits and polls the reader until it shows each commit, and the prediction is P(W > delay).
+ *   W is the standby's `recovery_min_apply_delay` plus the real WAL flush, shipping and replay under
+ *   the run's own load. A reader that is the primary predicts 0; nothing where the reader cannot say.
+ *   The delay is the one the standby counts: from the commit to the read's arrival, both by the
  *   servers' clock (the standby holds a commit back from the timestamp in its commit record, which
  *   precedes the WAL flush and the client's acknowledgement by milliseconds).
  */
 export async function tVisibility(ctx: RunContext): Promise<ResultRow[]> {
   const model = statedModel(ctx.replicationModel);
   const dynamo = DYNAMODB_READS.map((r) => ({ ...r, curve: new Curve(predictDynamo(r.read, model)) }));
-  const applyDelay = await replicaApplyDelay(ctx);
-  const pg = POSTGRES_READS.map((r) => ({ ...r, curve: new Curve(predictPostgres(r.read, applyDelay)) }));
+  const reader = await readerKind(ctx);
+  const pg = POSTGRES_READS.map((r) => ({ ...r, curve: new Curve(predictPostgres(r.read, reader)) }));
   await warmUpDynamoDB(ctx);
   for (const t of VISIBILITY_DELAYS_MS) await dynamoPoint(ctx, t, dynamo);
-  for (const t of VISIBILITY_DELAYS_MS) await postgresPoint(ctx, t, pg);
+  for (const t of VISIBILITY_DELAYS_MS) await postgresPoint(ctx, t, pg, reader === 'standby');
   return [
     ...dynamo.map(({ strategy, curve }) => curve.row('dynamodb', strategy)),
     ...pg.map(({ strategy, curve }) => curve.row('postgres', strategy)),
@@ -73,29 +78,23 @@ function predictDynamo(read: DynamoRead, model: LagModel | undefined): (delayMs:
 }
 
 /**
- * The replica read: stale while the standby holds the commit back for its configured
- * `recovery_min_apply_delay` (`D`), so 1 below `D` and 0 from it. That is a lower bound: shipping
- * and replaying the WAL take real time of their own, which no setting states. A reader that is the
- * primary (replication off, `dev` on AWS) is never stale; an unknown delay predicts nothing.
+ * The replica read's prediction: 0 where the reader is the primary (replication off, `dev` on AWS);
+ * on a standby, set per delay once the delay's trials have run, from the apply latency W probed
+ * meanwhile (see {@link probeApplyLatency}): P(W > delay), averaged over the trials' delays.
  */
-function predictPostgres(
-  read: PostgresRead,
-  applyDelayMs: number | null,
-): (delayMs: number) => number | null {
-  if (read !== 'replica') return () => 0;
-  if (applyDelayMs === null) return () => null;
-  return (t) => (t < applyDelayMs ? 1 : 0);
+function predictPostgres(read: PostgresRead, reader: 'primary' | 'standby' | null): Predict {
+  if (read !== 'replica' || reader === 'primary') return () => 0;
+  return reader === 'standby' ? 'per-delay' : () => null;
 }
 
-/** The reader's `recovery_min_apply_delay` in ms (0 when the reader is the primary), as Postgres states it. */
-async function replicaApplyDelay(ctx: RunContext): Promise<number | null> {
+/** Whether the reader is a standby (`pg_is_in_recovery()`) or the primary; null if it cannot say. */
+async function readerKind(ctx: RunContext): Promise<'primary' | 'standby' | null> {
   try {
-    const out = await (await ctx.readerPool()).query<{ standby: boolean; delay: string | null }>(
-      "select pg_is_in_recovery() as standby, (select setting from pg_settings where name = 'recovery_min_apply_delay') as delay",
+    const out = await (await ctx.readerPool()).query<{ standby: boolean }>(
+      'select pg_is_in_recovery() as standby',
     );
     const row = out.rows[0];
-    if (!row) return null;
-    return row.standby ? Number(row.delay ?? 0) : 0;
+    return row ? (row.standby ? 'standby' : 'primary') : null;
   } catch {
     return null;
   }
@@ -172,10 +171,36 @@ async function postgresPoint(
   ctx: RunContext,
   t: number,
   modes: { read: PostgresRead; curve: Curve }[],
+  probe: boolean,
 ): Promise<void> {
   const { trials, concurrency } = ctx.parameters;
   const workers = Math.min(trials, concurrency);
   const pools = { primary: await ctx.pool(), reader: await ctx.readerPool() };
+  const stop = { stopped: false };
+  const probing = probe
+    ? probeApplyLatency(pools, `${ctx.experimentId}:tv:probe`, ctx.experimentId, stop).catch(
+        (): number[] => [],
+      )
+    : undefined;
+  try {
+    await postgresTrials(ctx, t, modes, pools, workers);
+  } finally {
+    stop.stopped = true;
+  }
+  const w = await probing;
+  for (const { read, curve } of modes)
+    if (read === 'replica')
+      curve.settle(t, w?.length ? (delay) => w.filter((x) => x > delay).length / w.length : undefined);
+}
+
+async function postgresTrials(
+  ctx: RunContext,
+  t: number,
+  modes: { read: PostgresRead; curve: Curve }[],
+  pools: LabPools,
+  workers: number,
+): Promise<void> {
+  const { trials } = ctx.parameters;
   const ordered = [
     ...modes.filter((m) => m.read === 'replica'),
     ...modes.filter((m) => m.read !== 'replica'),
@@ -214,26 +239,38 @@ async function postgresPoint(
   });
 }
 
+/** A prediction per trial delay, or 'per-delay': set by {@link Curve.settle} after the delay's trials. */
+type Predict = ((delayMs: number) => number | null) | 'per-delay';
+
 /** One read mode's measurements over all delays. */
 class Curve {
   readonly m = new Measurements();
   private readonly points = new Map<
     number,
-    { trials: number; stale: number; delay: number; predicted: number }
+    { trials: number; stale: number; delay: number; predicted: number; delays: number[] }
   >();
-  private readonly predict: (delayMs: number) => number | null;
+  private readonly predict: Predict;
 
-  constructor(predict: (delayMs: number) => number | null) {
+  constructor(predict: Predict) {
     this.predict = predict;
   }
 
   add(t: number, delayMs: number, stale: boolean): void {
-    const point = this.points.get(t) ?? { trials: 0, stale: 0, delay: 0, predicted: 0 };
+    const point = this.points.get(t) ?? { trials: 0, stale: 0, delay: 0, predicted: 0, delays: [] };
     point.trials++;
     if (stale) point.stale++;
     point.delay += delayMs;
-    point.predicted += this.predict(delayMs) ?? Number.NaN;
+    if (this.predict === 'per-delay') point.delays.push(delayMs);
+    else point.predicted += this.predict(delayMs) ?? Number.NaN;
     this.points.set(t, point);
+  }
+
+  /** For a 'per-delay' curve: evaluates `predict` (none: no prediction) at delay t's trials' delays. */
+  settle(t: number, predict: ((delayMs: number) => number) | undefined): void {
+    const point = this.points.get(t);
+    if (!point || this.predict !== 'per-delay') return;
+    point.predicted = predict ? point.delays.reduce((sum, d) => sum + predict(d), 0) : Number.NaN;
+    point.delays = [];
   }
 
   row(store: ResultRow['store'], strategy: string): ResultRow {
