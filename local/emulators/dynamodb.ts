@@ -91,13 +91,16 @@ export async function startDynamoDb(options: DynamoDbOptions = {}): Promise<Emul
         await client.send(new ListTablesCommand({ Limit: 1 }));
         return true;
       },
-      { timeoutMs: options.startTimeoutMs ?? 30_000, signal: options.signal },
+      { timeoutMs: options.startTimeoutMs ?? 30_000, signal: options.signal, port },
     );
   } catch (error) {
     await proc.stop();
     if (proc.exitInfo?.error?.code === 'ENOENT') {
       throw new EmulatorStartError('dynamodb', javaMissingMessage('none'), [], { cause: error });
     }
+    // Another process took the port between our check and the JVM's bind: once more, on any port.
+    if (options.port !== 0 && /address already in use|BindException/i.test(proc.recentOutput().join('\n')))
+      return startDynamoDb({ ...options, port: 0 });
     throw error;
   } finally {
     client.destroy();

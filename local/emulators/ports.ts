@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { DEFAULT_HOST } from './types.ts';
 
@@ -42,4 +43,50 @@ function tryListen(port: number, host: string): Promise<number | undefined> {
       server.close(() => resolve(bound));
     });
   });
+}
+
+/**
+ * Whether process `pid` holds the socket listening on TCP `port` (Linux, from `/proc/net/tcp*` and
+ * `/proc/<pid>/fd`); undefined where `/proc` cannot say (another OS, no permission). An emulator's
+ * readiness probe that connects to its port can otherwise be answered by another process that
+ * took the port between our free-port check and the emulator's bind (two local clouds starting at
+ * once both prefer DynamoDB Local's 8000): the emulator then fails to bind and exits, and the
+ * caller would go on using someone else's.
+ *
+ * @example
+ * ownsListeningPort(proc.pid, 8000); // true, false, or undefined (cannot tell)
+ */
+export function ownsListeningPort(pid: number | undefined, port: number): boolean | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const inodes = new Set<string>();
+    const hex = port.toString(16).toUpperCase().padStart(4, '0');
+    for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+      let text: string;
+      try {
+        text = readFileSync(table, 'utf8');
+      } catch {
+        continue;
+      }
+      for (const line of text.split('\n').slice(1)) {
+        const f = line.trim().split(/\s+/);
+        // sl local_address rem_address st … inode (st 0A = LISTEN)
+        if (f.length > 9 && f[3] === '0A' && f[1]?.endsWith(`:${hex}`)) inodes.add(f[9] as string);
+      }
+    }
+    if (inodes.size === 0) return false;
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      let target: string;
+      try {
+        target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      const m = /^socket:\[(\d+)\]$/.exec(target);
+      if (m && inodes.has(m[1] as string)) return true;
+    }
+    return false;
+  } catch {
+    return undefined;
+  }
 }

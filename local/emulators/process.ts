@@ -22,6 +22,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
+import { ownsListeningPort } from './ports.ts';
 import type { LogFn } from './types.ts';
 
 /** How a process ended. */
@@ -304,6 +305,11 @@ export function describeExit(info: ExitInfo): string {
 export interface ReadyOptions {
   /** Give up after this long. */
   timeoutMs: number;
+  /**
+   * The TCP port the process is to listen on: a probe that succeeds counts only once the process
+   * itself holds the port (where `/proc` can tell), not another process that took it first.
+   */
+  port?: number;
   /** Pause between probes. @defaultValue `50` */
   intervalMs?: number;
   signal?: AbortSignal;
@@ -334,7 +340,11 @@ export async function waitUntilReady(
       );
     }
     try {
-      if (await probe()) return;
+      if (
+        (await probe()) &&
+        (options.port === undefined || ownsListeningPort(proc.pid, options.port) !== false)
+      )
+        return;
     } catch (error) {
       if (error instanceof FatalProbeError) {
         throw new EmulatorStartError(proc.name, error.message, proc.recentOutput(), { cause: error });
