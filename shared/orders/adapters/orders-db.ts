@@ -321,8 +321,8 @@ export async function getStock(productId: string): Promise<number | undefined> {
 /**
  * Publishes outbox events not sent yet, oldest first, and marks them sent in the same transaction
  * (`for update skip locked`: relays running at once share the work instead of sending twice).
- * At-least-once: a crash between publish and commit sends those events again, and consumers
- * ignore what they have already applied.
+ * At-least-once: a crash between publish and commit (or before the mark, committed asynchronously,
+ * reaches the disk) sends those events again, and consumers ignore what they have already applied.
  */
 export async function relayOutbox(
   options: { limit?: number; publish?: (events: BuiltEvent[]) => Promise<void> } = {},
@@ -347,6 +347,9 @@ export async function relayOutbox(
         detail: r.detail,
       })),
     );
+    // Losing this mark in a crash only sends the events again, which consumers ignore: its commit
+    // need not wait for the WAL flush (one fsync less on every request that relays after a commit).
+    await client.query('set local synchronous_commit = off');
     await client.query('update outbox set published_at = now() where id = any($1::bigint[])', [
       pending.rows.map((r) => r.id),
     ]);
