@@ -247,6 +247,34 @@ describe('the Postgres pool survives its database', () => {
   });
 });
 
+describe('what a commit promises', () => {
+  it("an order's transaction waits for the WAL flush; the outbox relay's 'published' mark does not", async () => {
+    const [{ withTransaction }, { postgresPool }] = await loadWith(
+      { DATABASE_URL: inject('endpoints').databaseUrl, DB_POOL_MAX: '1' },
+      () =>
+        Promise.all([
+          import('../../shared/orders/adapters/orders-db.ts'),
+          import('../../shared/platform/adapters/postgres.ts'),
+        ]),
+    );
+    const setting = (options?: { asyncCommit?: boolean }) =>
+      withTransaction(
+        async (client) =>
+          (await client.query<{ synchronous_commit: string }>('show synchronous_commit')).rows[0]
+            ?.synchronous_commit,
+        options,
+      );
+    try {
+      expect(await setting()).toBe('on');
+      expect(await setting({ asyncCommit: true })).toBe('off');
+      // Only for that transaction: the same pooled connection commits durably again afterwards.
+      expect(await setting()).toBe('on');
+    } finally {
+      await (await postgresPool()).end();
+    }
+  });
+});
+
 describe('exactly one order per cart state', () => {
   it('20 concurrent checkouts of one cart with different Idempotency-Keys place one order', async () => {
     const product = await createProduct({ priceCents: 500 });

@@ -10,12 +10,19 @@ import type { PlaceOrder } from '../ports.ts';
  * hear of writes its events into the `outbox` table in the same transaction.
  */
 
-/** Runs `fn` in a READ COMMITTED transaction on a pooled connection. */
-export async function withTransaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` in a READ COMMITTED transaction on a pooled connection. `asyncCommit`: its commit does
+ * not wait for the WAL flush (`synchronous_commit = off`), for writes a crash may lose harmlessly.
+ */
+export async function withTransaction<T>(
+  fn: (client: pg.PoolClient) => Promise<T>,
+  options: { asyncCommit?: boolean } = {},
+): Promise<T> {
   const client = await (await postgresPool()).connect();
   let broken: Error | undefined;
   try {
-    await client.query('begin');
+    // One round trip either way (a simple query may hold several statements).
+    await client.query(options.asyncCommit ? 'begin; set local synchronous_commit = off' : 'begin');
     const result = await fn(client);
     await client.query('commit');
     return result;
@@ -328,31 +335,33 @@ export async function relayOutbox(
   options: { limit?: number; publish?: (events: BuiltEvent[]) => Promise<void> } = {},
 ): Promise<number> {
   const publish = options.publish ?? ((events: BuiltEvent[]) => publishEvents(events));
-  return withTransaction(async (client) => {
-    const pending = await client.query<{
-      id: string;
-      source: string;
-      detail_type: string;
-      detail: BuiltEvent['detail'];
-    }>(
-      `select id, source, detail_type, detail from outbox where published_at is null
+  return withTransaction(
+    async (client) => {
+      const pending = await client.query<{
+        id: string;
+        source: string;
+        detail_type: string;
+        detail: BuiltEvent['detail'];
+      }>(
+        `select id, source, detail_type, detail from outbox where published_at is null
         order by id limit $1 for update skip locked`,
-      [options.limit ?? 100],
-    );
-    if (!pending.rows.length) return 0;
-    await publish(
-      pending.rows.map((r) => ({
-        name: r.detail_type as BuiltEvent['name'],
-        source: r.source,
-        detail: r.detail,
-      })),
-    );
-    // Losing this mark in a crash only sends the events again, which consumers ignore: its commit
+        [options.limit ?? 100],
+      );
+      if (!pending.rows.length) return 0;
+      await publish(
+        pending.rows.map((r) => ({
+          name: r.detail_type as BuiltEvent['name'],
+          source: r.source,
+          detail: r.detail,
+        })),
+      );
+      await client.query('update outbox set published_at = now() where id = any($1::bigint[])', [
+        pending.rows.map((r) => r.id),
+      ]);
+      return pending.rows.length;
+    },
+    // Losing the mark in a crash only sends the events again, which consumers ignore: its commit
     // need not wait for the WAL flush (one fsync less on every request that relays after a commit).
-    await client.query('set local synchronous_commit = off');
-    await client.query('update outbox set published_at = now() where id = any($1::bigint[])', [
-      pending.rows.map((r) => r.id),
-    ]);
-    return pending.rows.length;
-  });
+    { asyncCommit: true },
+  );
 }
