@@ -162,19 +162,40 @@ export function processTree(rootPid: number): TreeProcess[] {
  * that have ended (Linux /proc/<pid>/stat fields 14–17, in clock ticks of 1/100 s).
  */
 export function treeCpuSeconds(rootPid: number): number {
-  let ticks = 0;
+  return Object.values(treeCpuByKind(rootPid)).reduce((sum, seconds) => sum + seconds, 0);
+}
+
+/**
+ * {@link treeCpuSeconds} split by what each process is (from its command line): `DynamoDB Local`,
+ * `Postgres`, `Lambda workers`, `local cloud` (its main process: gateway, replication proxy, event
+ * bus), `this process` (`rootPid` itself) and `other`. A process's ended children count with it.
+ */
+export function treeCpuByKind(rootPid: number): Record<string, number> {
+  const seconds: Record<string, number> = {};
   for (const p of processTree(rootPid)) {
     try {
       // Fields after the command name (which may hold spaces), which ends with the last ')'.
       const stat = readFileSync(`/proc/${p.pid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       // fields[0] is field 3 (state): utime, stime, cutime, cstime are fields 14–17.
+      let ticks = 0;
       for (const i of [11, 12, 13, 14]) ticks += Number(fields[i] ?? 0);
+      const kind = processKind(p, rootPid);
+      seconds[kind] = (seconds[kind] ?? 0) + ticks / 100;
     } catch {
       // ended meanwhile
     }
   }
-  return ticks / 100;
+  return seconds;
+}
+
+function processKind(p: TreeProcess, rootPid: number): string {
+  if (p.pid === rootPid) return 'this process';
+  if (/\bjava\b.*DynamoDBLocal/.test(p.cmdline)) return 'DynamoDB Local';
+  if (/postgres/.test(p.cmdline)) return 'Postgres';
+  if (/local-lambda-worker|lambda\/worker\.ts/.test(p.cmdline)) return 'Lambda workers';
+  if (/local\/cli\/start\.ts/.test(p.cmdline)) return 'local cloud';
+  return 'other';
 }
 
 /**
