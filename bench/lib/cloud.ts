@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import type { EndpointsFile } from '../../local/cloud/local-cloud.ts';
 import { ensureSigningKey } from '../../local/cloud/signing-key.ts';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER, signToken } from '../../shared/auth/jwt.ts';
+import { median } from './row.ts';
 
 export interface RunningCloud {
   url: string;
@@ -260,4 +261,31 @@ async function callOnce<T>(
   if (options.expect ? response.status !== options.expect : response.status >= 300)
     throw new Error(`${method} ${route}: ${response.status} ${text}`);
   return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/**
+ * p50s of what the local cloud logged about some requests: the gateway's latency (its `request`
+ * lines that `isRequest` picks) and the duration of the function named like `functionName` (its
+ * `platform.report` lines). Either is absent when no such line was logged.
+ *
+ * @example
+ * const { gatewayMs, functionMs } = loggedStages(cloud.logs.slice(from), (l) => l.method === 'POST', /OrdersApi/);
+ */
+export function loggedStages(
+  logs: Record<string, unknown>[],
+  isRequest: (line: Record<string, unknown>) => boolean,
+  functionName: RegExp,
+): { gatewayMs?: number; functionMs?: number } {
+  const gateway = logs
+    .filter((l) => l.source === 'apigateway' && l.message === 'request' && isRequest(l))
+    .map((l) => Number(l.latencyMs));
+  const durations = logs
+    .filter((l) => l.type === 'platform.report')
+    .map((l) => l.record as { functionName?: string; metrics?: { durationMs?: number } })
+    .filter((r) => functionName.test(r.functionName ?? ''))
+    .map((r) => Number(r.metrics?.durationMs));
+  return {
+    ...(gateway.length ? { gatewayMs: median(gateway) } : {}),
+    ...(durations.length ? { functionMs: median(durations) } : {}),
+  };
 }

@@ -7,8 +7,8 @@
  */
 import { availableParallelism } from 'node:os';
 import pg from 'pg';
-import { call, type RunningCloud, treeCpuByKind, treeCpuSeconds } from '../lib/cloud.ts';
-import { type BenchRow, goal, measure, median, runConcurrently } from '../lib/row.ts';
+import { call, loggedStages, type RunningCloud, treeCpuByKind, treeCpuSeconds } from '../lib/cloud.ts';
+import { type BenchRow, goal, measure, runConcurrently } from '../lib/row.ts';
 
 const LEVELS = [1, 8, 32];
 
@@ -98,7 +98,7 @@ export const row: BenchRow = {
           base: (n / sqlMs) * 1000,
           cpuMs: perOrder(cpuBefore, cpuAfter, n),
           baseCpuMs: sumOf(perOrder(cpuAfter, cpuSql, n)),
-          ...stagesOf(cloud, logsFrom),
+          ...loggedStages(cloud.logs.slice(logsFrom), (l) => l.method === 'POST', /OrdersApi/),
         };
         levels.push(level);
         measurements.push(
@@ -162,23 +162,6 @@ const describeCpu = (cpu: Record<string, number>) =>
     .sort((a, b) => b[1] - a[1])
     .map(([kind, ms]) => `${kind === 'this process' ? 'bench client' : kind} ${ms.toFixed(0)}`)
     .join(', ');
-
-/** The p50s of the POST /orders the local cloud logged since `from` (its gateway and platform.report lines). */
-function stagesOf(cloud: RunningCloud, from: number): Pick<Level, 'gatewayMs' | 'functionMs'> {
-  const logs = cloud.logs.slice(from);
-  const gateway = logs
-    .filter((l) => l.source === 'apigateway' && l.message === 'request' && l.method === 'POST')
-    .map((l) => Number(l.latencyMs));
-  const fn = logs
-    .filter((l) => l.type === 'platform.report')
-    .map((l) => l.record as { functionName?: string; metrics?: { durationMs?: number } })
-    .filter((r) => /OrdersApi/.test(r.functionName ?? ''))
-    .map((r) => Number(r.metrics?.durationMs));
-  return {
-    ...(gateway.length ? { gatewayMs: median(gateway) } : {}),
-    ...(fn.length ? { functionMs: median(fn) } : {}),
-  };
-}
 
 /** Resolves once the local cloud's processes use less than a fifth of a core (at most 15 s). */
 async function settled(cloud: RunningCloud): Promise<void> {

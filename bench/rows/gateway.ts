@@ -4,8 +4,7 @@
  * Sequential requests after a warm-up, p50 and p99.
  */
 import { DynamoDBClient, GetItemCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import type { RunningCloud } from '../lib/cloud.ts';
-import { call } from '../lib/cloud.ts';
+import { call, loggedStages } from '../lib/cloud.ts';
 import { type BenchRow, goal, measure, percentile } from '../lib/row.ts';
 
 export const row: BenchRow = {
@@ -59,7 +58,11 @@ export const row: BenchRow = {
       const p50 = percentile(ours, 50);
       const b50 = percentile(base, 50);
       await new Promise((resolve) => setTimeout(resolve, 500)); // the local cloud's last log lines
-      const stages = stagesOf(cloud.logs.slice(logsFrom), product.productId);
+      const stages = loggedStages(
+        cloud.logs.slice(logsFrom),
+        (l) => String(l.path).endsWith(product.productId),
+        /CatalogApi/,
+      );
       const direct50 = 'SDK GetItem → DynamoDB Local';
       return {
         measurements: [
@@ -82,25 +85,6 @@ export const row: BenchRow = {
     }
   },
 };
-
-/** p50s the local cloud logged for the timed requests: the gateway's latency and the function's duration. */
-function stagesOf(
-  logs: RunningCloud['logs'],
-  productId: string,
-): { gatewayMs?: number; functionMs?: number } {
-  const gateway = logs
-    .filter((l) => l.source === 'apigateway' && l.message === 'request' && String(l.path).endsWith(productId))
-    .map((l) => Number(l.latencyMs));
-  const fn = logs
-    .filter((l) => l.type === 'platform.report')
-    .map((l) => l.record as { functionName?: string; metrics?: { durationMs?: number } })
-    .filter((r) => /CatalogApi/.test(r.functionName ?? ''))
-    .map((r) => Number(r.metrics?.durationMs));
-  return {
-    ...(gateway.length ? { gatewayMs: percentile(gateway, 50) } : {}),
-    ...(fn.length ? { functionMs: percentile(fn, 50) } : {}),
-  };
-}
 
 /**
  * Where the extra milliseconds go, from p50s of this run: the client's HTTP hop to the gateway (what
