@@ -247,16 +247,18 @@ describe('the Postgres pool survives its database', () => {
   });
 });
 
+/** The orders adapter on the local cloud's Postgres, with the pool module it uses (to end it). */
+const loadOrdersDb = () =>
+  loadWith({ DATABASE_URL: inject('endpoints').databaseUrl, DB_POOL_MAX: '1' }, () =>
+    Promise.all([
+      import('../../shared/orders/adapters/orders-db.ts'),
+      import('../../shared/platform/adapters/postgres.ts'),
+    ]),
+  );
+
 describe('what a commit promises', () => {
   it("an order's transaction waits for the WAL flush; the outbox relay's 'published' mark does not", async () => {
-    const [{ withTransaction }, { postgresPool }] = await loadWith(
-      { DATABASE_URL: inject('endpoints').databaseUrl, DB_POOL_MAX: '1' },
-      () =>
-        Promise.all([
-          import('../../shared/orders/adapters/orders-db.ts'),
-          import('../../shared/platform/adapters/postgres.ts'),
-        ]),
-    );
+    const [{ withTransaction }, { postgresPool }] = await loadOrdersDb();
     const setting = (options?: { asyncCommit?: boolean }) =>
       withTransaction(
         async (client) =>
@@ -277,14 +279,7 @@ describe('what a commit promises', () => {
 
 describe('the outbox relay', () => {
   it('publishes pending events oldest first, and a failed publish leaves them pending, not lost', async () => {
-    const [{ relayOutbox }, { postgresPool }] = await loadWith(
-      { DATABASE_URL: inject('endpoints').databaseUrl, DB_POOL_MAX: '1' },
-      () =>
-        Promise.all([
-          import('../../shared/orders/adapters/orders-db.ts'),
-          import('../../shared/platform/adapters/postgres.ts'),
-        ]),
-    );
+    const [{ relayOutbox }, { postgresPool }] = await loadOrdersDb();
     // Events for a product no catalog has: their consumer ignores them.
     const productId = `relay-${crypto.randomUUID()}`;
     const ids: string[] = [1, 2, 3].map(() => crypto.randomUUID());
