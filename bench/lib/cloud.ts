@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import type { EndpointsFile } from '../../local/cloud/local-cloud.ts';
 import { ensureSigningKey } from '../../local/cloud/signing-key.ts';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER, signToken } from '../../shared/auth/jwt.ts';
+import { median } from './row.ts';
 
 export interface RunningCloud {
   url: string;
@@ -162,19 +163,40 @@ export function processTree(rootPid: number): TreeProcess[] {
  * that have ended (Linux /proc/<pid>/stat fields 14–17, in clock ticks of 1/100 s).
  */
 export function treeCpuSeconds(rootPid: number): number {
-  let ticks = 0;
+  return Object.values(treeCpuByKind(rootPid)).reduce((sum, seconds) => sum + seconds, 0);
+}
+
+/**
+ * {@link treeCpuSeconds} split by what each process is (from its command line): `DynamoDB Local`,
+ * `Postgres`, `Lambda workers`, `local cloud` (its main process: gateway, replication proxy, event
+ * bus), `this process` (`rootPid` itself) and `other`. A process's ended children count with it.
+ */
+export function treeCpuByKind(rootPid: number): Record<string, number> {
+  const seconds: Record<string, number> = {};
   for (const p of processTree(rootPid)) {
     try {
       // Fields after the command name (which may hold spaces), which ends with the last ')'.
       const stat = readFileSync(`/proc/${p.pid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       // fields[0] is field 3 (state): utime, stime, cutime, cstime are fields 14–17.
+      let ticks = 0;
       for (const i of [11, 12, 13, 14]) ticks += Number(fields[i] ?? 0);
+      const kind = processKind(p, rootPid);
+      seconds[kind] = (seconds[kind] ?? 0) + ticks / 100;
     } catch {
       // ended meanwhile
     }
   }
-  return ticks / 100;
+  return seconds;
+}
+
+function processKind(p: TreeProcess, rootPid: number): string {
+  if (p.pid === rootPid) return 'this process';
+  if (/\bjava\b.*DynamoDBLocal/.test(p.cmdline)) return 'DynamoDB Local';
+  if (/postgres/.test(p.cmdline)) return 'Postgres';
+  if (/local-lambda-worker|lambda\/worker\.ts/.test(p.cmdline)) return 'Lambda workers';
+  if (/local\/cli\/start\.ts/.test(p.cmdline)) return 'local cloud';
+  return 'other';
 }
 
 /**
@@ -239,4 +261,31 @@ async function callOnce<T>(
   if (options.expect ? response.status !== options.expect : response.status >= 300)
     throw new Error(`${method} ${route}: ${response.status} ${text}`);
   return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/**
+ * p50s of what the local cloud logged about some requests: the gateway's latency (its `request`
+ * lines that `isRequest` picks) and the duration of the function named like `functionName` (its
+ * `platform.report` lines). Either is absent when no such line was logged.
+ *
+ * @example
+ * const { gatewayMs, functionMs } = loggedStages(cloud.logs.slice(from), (l) => l.method === 'POST', /OrdersApi/);
+ */
+export function loggedStages(
+  logs: Record<string, unknown>[],
+  isRequest: (line: Record<string, unknown>) => boolean,
+  functionName: RegExp,
+): { gatewayMs?: number; functionMs?: number } {
+  const gateway = logs
+    .filter((l) => l.source === 'apigateway' && l.message === 'request' && isRequest(l))
+    .map((l) => Number(l.latencyMs));
+  const durations = logs
+    .filter((l) => l.type === 'platform.report')
+    .map((l) => l.record as { functionName?: string; metrics?: { durationMs?: number } })
+    .filter((r) => functionName.test(r.functionName ?? ''))
+    .map((r) => Number(r.metrics?.durationMs));
+  return {
+    ...(gateway.length ? { gatewayMs: median(gateway) } : {}),
+    ...(durations.length ? { functionMs: median(durations) } : {}),
+  };
 }

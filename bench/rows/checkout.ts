@@ -5,8 +5,9 @@
  * Idempotency-Key, take the stock, insert the order and its line, read them back, write the two
  * outbox events. Carts are filled before the clock starts.
  */
+import { availableParallelism } from 'node:os';
 import pg from 'pg';
-import { call } from '../lib/cloud.ts';
+import { call, loggedStages, type RunningCloud, treeCpuByKind, treeCpuSeconds } from '../lib/cloud.ts';
 import { type BenchRow, goal, measure, runConcurrently } from '../lib/row.ts';
 
 const LEVELS = [1, 8, 32];
@@ -32,7 +33,7 @@ export const row: BenchRow = {
     });
     const pool = new pg.Pool({ connectionString: cloud.databaseUrl, max: 32 });
     const measurements = [];
-    const ratios: number[] = [];
+    const levels: Level[] = [];
     let retries = 0;
     try {
       for (const concurrency of LEVELS) {
@@ -68,6 +69,11 @@ export const row: BenchRow = {
             retries: 6,
           });
         });
+        // The warm orders' events start the consumers' workers (cart, catalog): let those cold starts
+        // end too before the clock starts, as the orders function's did.
+        await settled(cloud);
+        const logsFrom = cloud.logs.length;
+        const cpuBefore = treeCpuByKind(process.pid);
         const apiMs = await runConcurrently(n, concurrency, async (i) => {
           // A retry with the same Idempotency-Key cannot place a second order.
           await call(cloud.url, 'POST', '/orders', {
@@ -79,27 +85,37 @@ export const row: BenchRow = {
             onRetry: () => retries++,
           });
         });
+        // The orders' events are consumed (cart, catalog) right after: their work counts too.
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        const cpuAfter = treeCpuByKind(process.pid);
         const sqlMs = await runConcurrently(n, concurrency, (i) =>
           bareCheckout(pool, `bench-sql-${process.pid}-${concurrency}-${i}`, product.productId),
         );
-        const ours = (n / apiMs) * 1000;
-        const base = (n / sqlMs) * 1000;
-        ratios.push(ours / base);
+        const cpuSql = treeCpuByKind(process.pid);
+        const level: Level = {
+          concurrency,
+          ours: (n / apiMs) * 1000,
+          base: (n / sqlMs) * 1000,
+          cpuMs: perOrder(cpuBefore, cpuAfter, n),
+          baseCpuMs: sumOf(perOrder(cpuAfter, cpuSql, n)),
+          ...loggedStages(cloud.logs.slice(logsFrom), (l) => l.method === 'POST', /OrdersApi/),
+        };
+        levels.push(level);
         measurements.push(
           measure(
             `orders/s at concurrency ${concurrency}`,
-            ours,
+            level.ours,
             'orders/s',
             'bare SQL loop, same transaction',
-            base,
-            `${n} orders each`,
+            level.base,
+            `${n} orders each; CPU per order, all processes: ${sumOf(level.cpuMs).toFixed(0)} ms (${describeCpu(level.cpuMs)}), bare loop ${level.baseCpuMs.toFixed(1)} ms`,
           ),
         );
       }
     } finally {
       await pool.end();
     }
-    const worst = Math.min(...ratios);
+    const worst = levels.reduce((a, b) => (b.ours / b.base < a.ours / a.base ? b : a));
     return {
       measurements,
       notes: retries
@@ -108,18 +124,78 @@ export const row: BenchRow = {
       goals: [
         goal(
           'checkout throughput ÷ bare SQL (worst concurrency)',
-          worst,
+          worst.ours / worst.base,
           '>=',
           0.5,
           '×',
-          worst < 0.5
-            ? 'each order is also an authorizer call, a DynamoDB cart read, the Lambda worker hop and the outbox relay; the local function runs at most 4 workers at once'
-            : undefined,
+          worst.ours / worst.base < 0.5 ? whyMissed(worst, levels.at(-1) ?? worst) : undefined,
         ),
       ],
     };
   },
 };
+
+/** One concurrency level: throughputs, CPU per order, and the p50s the local cloud logged. */
+interface Level {
+  concurrency: number;
+  ours: number;
+  base: number;
+  /** CPU ms per order of each kind of process (bench/lib/cloud.ts `treeCpuByKind`), API phase. */
+  cpuMs: Record<string, number>;
+  baseCpuMs: number;
+  /** p50 of the gateway's latency and of the orders function's duration (platform.report), ms. */
+  gatewayMs?: number;
+  functionMs?: number;
+}
+
+function perOrder(before: Record<string, number>, after: Record<string, number>, n: number) {
+  return Object.fromEntries(
+    Object.entries(after).map(([kind, seconds]) => [kind, ((seconds - (before[kind] ?? 0)) * 1000) / n]),
+  );
+}
+
+const sumOf = (cpu: Record<string, number>) => Object.values(cpu).reduce((a, b) => a + b, 0);
+
+const describeCpu = (cpu: Record<string, number>) =>
+  Object.entries(cpu)
+    .filter(([, ms]) => ms >= 0.5)
+    .sort((a, b) => b[1] - a[1])
+    .map(([kind, ms]) => `${kind === 'this process' ? 'bench client' : kind} ${ms.toFixed(0)}`)
+    .join(', ');
+
+/** Resolves once the local cloud's processes use less than a fifth of a core (at most 15 s). */
+async function settled(cloud: RunningCloud): Promise<void> {
+  const pid = cloud.child.pid as number;
+  for (let waited = 0; waited < 15_000; waited += 250) {
+    const before = treeCpuSeconds(pid);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    if (treeCpuSeconds(pid) - before < 0.05) return;
+  }
+}
+
+/**
+ * Why the goal is missed, from what this run measured: the latency at the worst level, and the CPU
+ * an order costs at `steady`, the level with the most orders (least start-up in its average).
+ */
+function whyMissed(level: Level, steady: Level): string {
+  const cores = availableParallelism();
+  const cpu = sumOf(steady.cpuMs);
+  const latency = (level.concurrency * 1000) / level.ours;
+  const inside =
+    level.functionMs === undefined
+      ? ''
+      : ` (p50: the orders function ${level.functionMs.toFixed(0)} ms, the gateway ${level.gatewayMs?.toFixed(0)} ms)`;
+  return (
+    `at concurrency ${level.concurrency} an order takes ${latency.toFixed(0)} ms through the gateway${inside}, ` +
+    `the bare transaction ${((level.concurrency * 1000) / level.base).toFixed(1)} ms: an order is also a Lambda hop, ` +
+    'a strongly consistent cart Query and product BatchGetItem, the outbox relay with its PutEvents, and then two ' +
+    `event consumers writing DynamoDB through the replication proxy. At concurrency ${steady.concurrency} an ` +
+    `order costs ${cpu.toFixed(0)} CPU-ms across all processes (${describeCpu(steady.cpuMs)}), the bare ` +
+    `loop's ${steady.baseCpuMs.toFixed(1)}: on ${cores} cores that alone caps checkout near ` +
+    `${((cores * 1000) / cpu).toFixed(0)} orders/s, ${((cores * 1000) / cpu / (level.base * 0.5)).toFixed(2)}× ` +
+    `what the goal asks at concurrency ${level.concurrency}`
+  );
+}
 
 /** The checkout transaction of shared/orders/adapters/orders-db.ts `placeOrder`, statement for statement. */
 async function bareCheckout(pool: pg.Pool, key: string, productId: string): Promise<void> {

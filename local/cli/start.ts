@@ -56,9 +56,21 @@ if (
   process.exit(2);
 }
 
+/**
+ * Log lines are written once per turn of the event loop, together: a request's records (its
+ * function's platform.start and platform.report, the gateway's line) then cost one pipe write,
+ * after its response has gone out, instead of three writes on its way.
+ */
+let pending: string[] = [];
+const flush = () => {
+  if (pending.length) process.stdout.write(pending.join(''));
+  pending = [];
+};
+process.on('exit', flush);
 const print = (entry: Record<string, unknown>) => {
-  if (!values.quiet)
-    process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
+  if (values.quiet) return;
+  if (pending.length === 0) setImmediate(flush);
+  pending.push(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
 };
 
 try {
@@ -84,6 +96,7 @@ try {
     .filter(([k]) => k !== 'total')
     .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)}s`)
     .join(', ');
+  flush();
   process.stdout.write(
     `ready ${cloud.apiUrl} in ${seconds.toFixed(1)}s (${parts}) · console ${cloud.consoleUrl}\n`,
   );
@@ -92,14 +105,17 @@ try {
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    flush();
     process.stdout.write(`stopping (${signal})\n`);
     await cloud.stop();
+    flush();
     process.stdout.write('stopped\n');
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 } catch (error) {
+  flush();
   console.error(`local cloud failed to start: ${(error as Error).message}`);
   process.exit(1);
 }

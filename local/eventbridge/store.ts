@@ -10,12 +10,14 @@
 import {
   closeSync,
   existsSync,
+  fdatasync,
   fdatasyncSync,
   fsyncSync,
   mkdirSync,
   openSync,
   readFileSync,
   renameSync,
+  write,
   writeSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -35,6 +37,12 @@ export interface PendingDelivery {
 /** Finished entries after which the journal is rewritten with only the pending ones. */
 const COMPACT_AFTER = 5_000;
 
+/** Lines waiting for the next group commit, and who waits for them to be on disk. */
+interface Batch {
+  text: string[];
+  waiters: { resolve: () => void; reject: (error: Error) => void }[];
+}
+
 /**
  * The journal of pending deliveries, `<dir>/pending.jsonl`: `{"put": delivery}` lines, fsync'd
  * before PutEvents answers, and `{"done": id}` lines (not fsync'd: losing one only means a
@@ -44,6 +52,7 @@ const COMPACT_AFTER = 5_000;
  * const store = new DeliveryStore('.local/eventbridge');
  * for (const d of store.pending()) redeliver(d); // what a crash left behind
  * store.add([delivery]);                          // durable when this returns
+ * await store.addDurably([other]);                 // durable when this resolves (group commit)
  * store.done(delivery.id);
  */
 export class DeliveryStore {
@@ -51,6 +60,12 @@ export class DeliveryStore {
   readonly #pending = new Map<string, PendingDelivery>();
   #fd: number | undefined;
   #finished = 0;
+  /** Lines of {@link addDurably} callers waiting for the write in flight to finish. */
+  #next: Batch = { text: [], waiters: [] };
+  #writing = false;
+  #compactDue = false;
+  #closeDue = false;
+  #syncs = 0;
 
   constructor(dir?: string) {
     if (!dir) return;
@@ -81,25 +96,99 @@ export class DeliveryStore {
     return this.#pending.size;
   }
 
-  /** Records deliveries; they are on disk when this returns. */
+  /** fdatasync calls made on the journal so far (one per {@link add}, one per group of {@link addDurably}). */
+  get syncs(): number {
+    return this.#syncs;
+  }
+
+  /**
+   * Records deliveries; they are on disk when this returns. Blocks the thread for the write and the
+   * fdatasync: for callers that cannot wait asynchronously (a server prefers {@link addDurably}).
+   */
   add(deliveries: PendingDelivery[]): void {
     if (deliveries.length === 0) return;
     for (const d of deliveries) this.#pending.set(d.id, d);
     if (this.#fd === undefined) return;
     writeSync(this.#fd, deliveries.map((d) => `${JSON.stringify({ put: d })}\n`).join(''));
     fdatasyncSync(this.#fd);
+    this.#syncs++;
+  }
+
+  /**
+   * Records deliveries; they are on disk when the promise resolves (rejects, and forgets them, when
+   * the write fails). The write and the fdatasync run off the event loop, and callers arriving while
+   * one is in flight share the next one (group commit, as a database's WAL does): a server stays
+   * responsive while the disk syncs, and N concurrent callers cost fewer than N syncs.
+   */
+  addDurably(deliveries: PendingDelivery[]): Promise<void> {
+    if (deliveries.length === 0) return Promise.resolve();
+    for (const d of deliveries) this.#pending.set(d.id, d);
+    if (this.#fd === undefined) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.#next.text.push(deliveries.map((d) => `${JSON.stringify({ put: d })}\n`).join(''));
+      this.#next.waiters.push({
+        resolve,
+        reject: (error) => {
+          for (const d of deliveries) this.#pending.delete(d.id);
+          reject(error);
+        },
+      });
+      this.#flush();
+    });
   }
 
   /** A delivery reached its target or was dead-lettered. */
   done(id: string): void {
     if (!this.#pending.delete(id) || this.#fd === undefined) return;
     writeSync(this.#fd, `${JSON.stringify({ done: id })}\n`);
-    if (++this.#finished >= COMPACT_AFTER) this.#compact();
+    if (++this.#finished >= COMPACT_AFTER) {
+      if (this.#writing) this.#compactDue = true;
+      else this.#compact();
+    }
   }
 
+  /** Closes the journal (once the group commit in flight, if any, has finished). */
   close(): void {
+    if (this.#writing) {
+      this.#closeDue = true;
+      return;
+    }
     if (this.#fd !== undefined) closeSync(this.#fd);
     this.#fd = undefined;
+  }
+
+  /** Writes and syncs what {@link addDurably} callers queued, one group at a time. */
+  #flush(): void {
+    const fd = this.#fd;
+    if (this.#writing || this.#next.waiters.length === 0) return;
+    const batch = this.#next;
+    this.#next = { text: [], waiters: [] };
+    if (fd === undefined) {
+      for (const w of batch.waiters) w.resolve();
+      return;
+    }
+    this.#writing = true;
+    const buffer = Buffer.from(batch.text.join(''), 'utf8');
+    const finish = (error: Error | null) => {
+      this.#writing = false;
+      if (!error) this.#syncs++;
+      for (const w of batch.waiters) error ? w.reject(error) : w.resolve();
+      if (this.#closeDue) {
+        this.#closeDue = false;
+        this.close();
+      } else if (this.#compactDue) {
+        this.#compactDue = false;
+        this.#compact();
+      }
+      this.#flush();
+    };
+    // One write call, as `add` does: lines of concurrent writers never interleave (O_APPEND).
+    write(fd, buffer, 0, buffer.length, null, (error, written) => {
+      if (error) return finish(error);
+      if (written !== buffer.length)
+        return finish(new Error(`short write to the event journal (${written} of ${buffer.length} bytes)`));
+      fdatasync(fd, (syncError) => finish(syncError));
+    });
   }
 
   /** Rewrites the journal with only the pending deliveries (write, fsync, rename). */

@@ -19,7 +19,8 @@ import {
 
 /** What the wire protocol needs from the bridge. */
 export interface EventBridgeApi {
-  putEvents(entries: PutEventsRequestEntry[]): PutEventsResponse;
+  /** Answers once the accepted events are stored (a promise for a journal written asynchronously). */
+  putEvents(entries: PutEventsRequestEntry[]): PutEventsResponse | Promise<PutEventsResponse>;
   /** The rules of one bus, or undefined when the bus does not exist. */
   rulesOf(eventBusName: string): Rule[] | undefined;
   ruleArn(rule: Rule): string;
@@ -47,7 +48,7 @@ export async function handleEventBridgeHttp(
     const body = await readJsonBody(req);
     let result: unknown;
     if (service === 'AWSEvents' && operation === 'PutEvents') {
-      result = bridge.putEvents(body.Entries as PutEventsRequestEntry[]);
+      result = await bridge.putEvents(body.Entries as PutEventsRequestEntry[]);
     } else if (service === 'AWSEvents' && operation === 'ListRules') {
       const bus = busNameOf(typeof body.EventBusName === 'string' ? body.EventBusName : undefined);
       const rules = bridge.rulesOf(bus);

@@ -145,7 +145,7 @@ interface Job {
   /** The handler's answer, kept until both log pipes have delivered the invocation's output. */
   result?: InvokeResult;
   maxMemoryUsedMB?: number;
-  /** The result message plus the end markers on stdout and stderr. */
+  /** The result message plus the end markers on stdout and stderr (those the invocation wrote to). */
   pending: number;
   done: boolean;
 }
@@ -481,6 +481,8 @@ export class LocalFunction {
       job.result = message.error
         ? this.failure(job, message.error)
         : { ...this.base(job), ok: true, payload: JSON.parse(message.payload ?? 'null') };
+      // No end marker will come on a stream the invocation did not write to.
+      job.pending -= 2 - (message.logStreams ?? 2);
       this.progress(worker, job);
     }
   }
@@ -521,7 +523,7 @@ export class LocalFunction {
     this.pump();
   }
 
-  /** One of the three things an invocation waits for (result, stdout end, stderr end) arrived. */
+  /** One of the things an invocation waits for (result, stdout end, stderr end) arrived. */
   private progress(worker: Worker, job: Job): void {
     if (--job.pending === 0 && job.result) this.settle(worker, job, job.result);
   }

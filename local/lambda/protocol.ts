@@ -43,11 +43,17 @@ export type WorkerMessage =
       payload?: string;
       error?: LambdaError;
       maxMemoryUsedMB: number;
+      /**
+       * On how many of stdout and stderr the invocation wrote (each then carries its start and end
+       * markers); the parent waits for the end markers of those only. Absent: both.
+       */
+      logStreams?: number;
     };
 
 /**
  * Starts an in-band marker line on the worker's stdout/stderr, followed by a kind and a payload:
- * `S<requestId>` (invocation starts), `E<requestId>` (invocation output complete) or
- * `L<json>` (one structured record from the patched `console`, multi-line messages included).
+ * `S<requestId>` (the invocation's output on this stream starts), `E<requestId>` (it is complete) or
+ * `L<json>` (one structured record from the patched `console`, multi-line messages included). A
+ * stream the invocation does not write to carries neither `S` nor `E` for it.
  */
 export const MARK = '\u001e';

@@ -28,8 +28,32 @@ type Handler = (
 
 const env = process.env;
 // Captured before user code runs, so markers still get through if it replaces them.
-const stdout = process.stdout.write.bind(process.stdout);
-const stderr = process.stderr.write.bind(process.stderr);
+const rawStdout = process.stdout.write.bind(process.stdout);
+const rawStderr = process.stderr.write.bind(process.stderr);
+/**
+ * The invocation running, and the streams it has written to. A stream gets its start marker just
+ * before the invocation's first output on it, and its end marker only then: an invocation that
+ * logs nothing costs no pipe writes at all (four per invocation were on every request's path).
+ */
+let current: { requestId: string; stdout: boolean; stderr: boolean } | undefined;
+function opened(stream: 'stdout' | 'stderr'): string {
+  if (!current || current[stream]) return '';
+  current[stream] = true;
+  return `${MARK}S${current.requestId}\n`;
+}
+const stdout = (text: string) => rawStdout(opened('stdout') + text);
+// Output that bypasses console.* (a logger with its own Console, process.stdout.write) opens the stream too.
+for (const [name, raw] of [
+  ['stdout', rawStdout],
+  ['stderr', rawStderr],
+] as const) {
+  const stream = process[name];
+  stream.write = ((...args: Parameters<typeof stream.write>) => {
+    const marker = opened(name);
+    if (marker) raw(marker);
+    return raw(...args);
+  }) as typeof stream.write;
+}
 const send = (message: WorkerMessage, done?: () => void) =>
   process.send?.(message, undefined, undefined, done);
 /** nodejs24.x dropped callback handlers and context.done/succeed/fail; older runtimes keep them. */
@@ -195,16 +219,18 @@ function invoke(handler: Handler, message: InvokeMessage): void {
       }
     }
     if (error) logError('Invoke Error', error);
-    stdout(`${MARK}E${requestId}\n`);
-    stderr(`${MARK}E${requestId}\n`);
+    const wrote = current;
+    current = undefined;
+    if (wrote?.stdout) rawStdout(`${MARK}E${requestId}\n`);
+    if (wrote?.stderr) rawStderr(`${MARK}E${requestId}\n`);
+    const logStreams = Number(Boolean(wrote?.stdout)) + Number(Boolean(wrote?.stderr));
     const maxMemoryUsedMB = Math.round(process.resourceUsage().maxRSS / 1024);
-    send({ type: 'result', requestId, payload, error, maxMemoryUsedMB });
+    send({ type: 'result', requestId, payload, error, maxMemoryUsedMB, logStreams });
   };
   const callback = (error?: unknown, result?: unknown) =>
     error === undefined || error === null ? finish(false, result) : finish(true, error);
 
-  stdout(`${MARK}S${requestId}\n`);
-  stderr(`${MARK}S${requestId}\n`);
+  current = { requestId, stdout: false, stderr: false };
   env._X_AMZN_TRACE_ID = message.traceId;
   const context = {
     awsRequestId: requestId,

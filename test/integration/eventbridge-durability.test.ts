@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -84,5 +84,49 @@ describe('the local EventBridge is durable', () => {
     expect(second.stats()).toMatchObject({ pending: 0, deadLettered: 1 });
     expect(second.listDeadLetters().at(-1)?.lastError).toMatch(/no longer exists/);
     second.close();
+  });
+
+  it('answers PutEvents over HTTP only once the events are on disk, sharing fdatasyncs among concurrent calls', async () => {
+    const bus = bridge(() => new Promise(() => {}));
+    const journal = join(dir, 'eventbridge', 'pending.jsonl');
+    const before = bus.stats().journalSyncs;
+    const onDisk: boolean[] = [];
+    const puts = Array.from({ length: 20 }, (_, n) =>
+      bus
+        .putEventsDurably([
+          {
+            Source: 'shop.orders',
+            DetailType: 'OrderPlaced',
+            Detail: JSON.stringify({ n }),
+            EventBusName: 'shop',
+          },
+        ])
+        .then((put) => {
+          // When a caller hears "accepted", its event is in the journal already.
+          const entry = put.Entries[0];
+          const id = entry && 'EventId' in entry ? entry.EventId : 'none';
+          onDisk.push(readFileSync(journal, 'utf8').includes(id));
+          return put;
+        }),
+    );
+    const answers = await Promise.all(puts);
+    expect(answers.every((a) => a.FailedEntryCount === 0)).toBe(true);
+    expect(onDisk).toEqual(Array(20).fill(true));
+    expect(bus.stats().pending).toBe(20);
+    // Twenty calls in one tick: the first syncs alone, the others wait and share the next sync.
+    const syncs = bus.stats().journalSyncs - before;
+    expect(syncs).toBeGreaterThanOrEqual(1);
+    expect(syncs).toBeLessThan(20);
+    bus.close();
+
+    // And they survive: the next bridge on the directory redelivers every one of them.
+    const received: unknown[] = [];
+    const next = bridge(async (_arn, payload) => {
+      received.push(payload);
+    });
+    expect(next.recover()).toBe(20);
+    await next.idle();
+    expect(received).toHaveLength(20);
+    next.close();
   });
 });

@@ -200,6 +200,22 @@ describe('LocalFunction', () => {
     }
   });
 
+  it('answers invocations that log on one stream or none, and still tags each line with its request', async () => {
+    const fn = add('some-logs', 'some-logs');
+    // One warm worker, calls in turn: each waits only for the end markers of the streams it wrote to
+    // (waiting for one that never comes would hang the call until the test times out).
+    const plan = [[], ['stderr'], [], ['stdout'], ['stdout', 'stderr'], []];
+    for (const [n, streams] of plan.entries()) {
+      const result = await fn.invoke({ n, streams }, { requestId: `req-some-${n}` });
+      expect(payload(result)).toEqual({ n });
+      const lines = logs.filter(
+        (l) => l.function === 'some-logs' && l.requestId === `req-some-${n}` && l.level,
+      );
+      expect(lines.map((l) => l.message).sort()).toEqual(streams.map((s) => `${s} of call ${n}`).sort());
+    }
+    expect(fn.stats()).toMatchObject({ workers: 1, coldStarts: 1, invocations: plan.length });
+  });
+
   it('returns a thrown error as Lambda does and keeps the worker', async () => {
     const fn = add('thrower', 'thrower');
     const { pid } = payload<{ pid: number }>(await fn.invoke({}));

@@ -247,6 +247,88 @@ describe('the Postgres pool survives its database', () => {
   });
 });
 
+/** The orders adapter on the local cloud's Postgres, with the pool module it uses (to end it). */
+const loadOrdersDb = () =>
+  loadWith({ DATABASE_URL: inject('endpoints').databaseUrl, DB_POOL_MAX: '1' }, () =>
+    Promise.all([
+      import('../../shared/orders/adapters/orders-db.ts'),
+      import('../../shared/platform/adapters/postgres.ts'),
+    ]),
+  );
+
+describe('what a commit promises', () => {
+  it("an order's transaction waits for the WAL flush; the outbox relay's 'published' mark does not", async () => {
+    const [{ withTransaction }, { postgresPool }] = await loadOrdersDb();
+    const setting = (options?: { asyncCommit?: boolean }) =>
+      withTransaction(
+        async (client) =>
+          (await client.query<{ synchronous_commit: string }>('show synchronous_commit')).rows[0]
+            ?.synchronous_commit,
+        options,
+      );
+    try {
+      expect(await setting()).toBe('on');
+      expect(await setting({ asyncCommit: true })).toBe('off');
+      // Only for that transaction: the same pooled connection commits durably again afterwards.
+      expect(await setting()).toBe('on');
+    } finally {
+      await (await postgresPool()).end();
+    }
+  });
+});
+
+describe('the outbox relay', () => {
+  it('publishes pending events oldest first, and a failed publish leaves them pending, not lost', async () => {
+    const [{ relayOutbox }, { postgresPool }] = await loadOrdersDb();
+    // Events for a product no catalog has: their consumer ignores them.
+    const productId = `relay-${crypto.randomUUID()}`;
+    const ids: string[] = [1, 2, 3].map(() => crypto.randomUUID());
+    for (const [n, eventId] of ids.entries()) {
+      await db.query(
+        `insert into outbox (event_id, source, detail_type, detail) values ($1, 'shop.inventory', 'InventoryChanged', $2)`,
+        [
+          eventId,
+          JSON.stringify({
+            schemaVersion: 1,
+            eventId,
+            occurredAt: new Date().toISOString(),
+            productId,
+            stock: n,
+            version: n + 1,
+            reason: 'SET',
+          }),
+        ],
+      );
+    }
+    const ours = (events: { detail: { eventId: string } }[]) =>
+      events.map((e) => e.detail.eventId).filter((id) => ids.includes(id));
+    try {
+      await expect(
+        relayOutbox({
+          publish: async () => {
+            throw new Error('EventBridge refused');
+          },
+        }),
+      ).rejects.toThrow('EventBridge refused');
+      const published: string[] = [];
+      await relayOutbox({
+        publish: async (events) => {
+          published.push(...ours(events));
+        },
+      });
+      // Had the failed relay's marks stuck, these events would never have been sent.
+      expect(published).toEqual(ids);
+      const unsent = await db.query(
+        'select 1 from outbox where event_id = any($1::uuid[]) and published_at is null',
+        [ids],
+      );
+      expect(unsent.rowCount).toBe(0);
+    } finally {
+      await (await postgresPool()).end();
+    }
+  });
+});
+
 describe('exactly one order per cart state', () => {
   it('20 concurrent checkouts of one cart with different Idempotency-Keys place one order', async () => {
     const product = await createProduct({ priceCents: 500 });

@@ -160,15 +160,37 @@ describe('conditional writes', () => {
 
 describe('removeOrderedLines', () => {
   const order = { createdAt: '2026-03-01T10:00:00Z', items: [{ productId: 'a' }, { productId: 'b' }] };
+  /** The optimistic first transaction, refused because line b is not there as ordered. */
+  const bIsNotAsOrdered = () =>
+    cancelled({ Code: 'None' }, { Code: 'None' }, { Code: 'ConditionalCheckFailed' });
 
-  it('deletes ordered lines set before the order, each conditionally, with one version bump', async () => {
+  it('removes every ordered line in one transaction, without reading the cart, when all are there as ordered', async () => {
+    send.mockResolvedValueOnce({});
+    expect(await removeOrderedLines('alice', order, { now })).toEqual(['a', 'b']);
+    expect(send).toHaveBeenCalledTimes(1);
+    const items = transactItems(0);
+    expect(items[0]?.Update?.Key).toEqual({ pk: 'CART#alice', sk: 'META' });
+    expect(items.slice(1).map((i) => i.Delete)).toEqual(
+      ['a', 'b'].map((id) =>
+        expect.objectContaining({
+          Key: { pk: 'CART#alice', sk: `ITEM#${id}` },
+          ConditionExpression: 'updatedAt <= :createdAt',
+          ExpressionAttributeValues: { ':createdAt': '2026-03-01T10:00:00.000Z' },
+        }),
+      ),
+    );
+  });
+
+  it('otherwise reads the cart and deletes the ordered lines set before the order, with one version bump', async () => {
     send
+      .mockRejectedValueOnce(bIsNotAsOrdered())
       .mockResolvedValueOnce({
         Items: [meta(3), line('a', '2026-03-01T09:00:00.000Z'), line('c', '2026-03-01T09:00:00.000Z')],
       })
       .mockResolvedValueOnce({});
     expect(await removeOrderedLines('alice', order, { now })).toEqual(['a']);
-    const items = transactItems(1);
+    expect(send.mock.calls[1]?.[0]).toBeInstanceOf(QueryCommand);
+    const items = transactItems(2);
     expect(items).toHaveLength(2);
     expect(items[0]?.Update?.Key).toEqual({ pk: 'CART#alice', sk: 'META' });
     expect(items[1]?.Delete).toMatchObject({
@@ -180,24 +202,34 @@ describe('removeOrderedLines', () => {
 
   it('reads again when a line changed between the read and the delete, and keeps the changed line', async () => {
     send
+      .mockRejectedValueOnce(bIsNotAsOrdered())
       .mockResolvedValueOnce({
         Items: [meta(3), line('a', '2026-03-01T09:00:00.000Z'), line('b', '2026-03-01T09:00:00.000Z')],
       })
-      .mockRejectedValueOnce(
-        cancelled({ Code: 'None' }, { Code: 'None' }, { Code: 'ConditionalCheckFailed' }),
-      )
+      .mockRejectedValueOnce(bIsNotAsOrdered())
       .mockResolvedValueOnce({
         Items: [meta(4), line('a', '2026-03-01T09:00:00.000Z'), line('b', '2026-03-01T10:00:00.001Z')],
       })
       .mockResolvedValueOnce({});
     expect(await removeOrderedLines('alice', order, { now })).toEqual(['a']);
-    const retried = transactItems(3);
+    const retried = transactItems(4);
     expect(retried.map((i) => i.Delete?.Key?.sk ?? i.Update?.Key?.sk)).toEqual(['META', 'ITEM#a']);
   });
 
   it('writes nothing when nothing is left to remove (a redelivery)', async () => {
-    send.mockResolvedValueOnce({ Items: [meta(4), line('b', '2026-03-01T10:00:00.001Z')] });
+    send
+      .mockRejectedValueOnce(
+        cancelled({ Code: 'None' }, { Code: 'ConditionalCheckFailed' }, { Code: 'ConditionalCheckFailed' }),
+      )
+      .mockResolvedValueOnce({ Items: [meta(4), line('b', '2026-03-01T10:00:00.001Z')] });
     expect(await removeOrderedLines('alice', order, { now })).toEqual([]);
+    // The refused first transaction wrote nothing; after the read, nothing is sent.
+    expect(send).toHaveBeenCalledTimes(2);
+  });
+
+  it('passes on a failure that is not a refused condition', async () => {
+    send.mockRejectedValueOnce(Object.assign(new Error('down'), { name: 'ServiceUnavailable' }));
+    await expect(removeOrderedLines('alice', order, { now })).rejects.toThrow('down');
     expect(send).toHaveBeenCalledTimes(1);
   });
 });

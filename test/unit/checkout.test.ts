@@ -123,4 +123,35 @@ describe('checkout (use case, in-memory ports)', () => {
     expect(gone.placed).toHaveLength(0);
     expect(gone.effects).toMatchObject({ relayed: 0, counted: [] });
   });
+
+  it('reads the cart while the store looks for the key, and answers a replay even when that read fails', async () => {
+    const { ports } = memoryPorts(cart, { a: 250, b: 100 });
+    const first = await checkout(ports, { userId: 'u', idempotencyKey: 'k', input: { region: 'eu' } });
+    const steps: string[] = [];
+    let cartDown = true;
+    const watched: typeof ports = {
+      ...ports,
+      findOrderRequest: async (u, k) => {
+        steps.push('find started');
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        steps.push('find done');
+        return ports.findOrderRequest(u, k);
+      },
+      getCart: async (u) => {
+        steps.push('cart read started');
+        if (cartDown) throw new Error('carts table unavailable');
+        return ports.getCart(u);
+      },
+    };
+    const replay = await checkout(watched, { userId: 'u', idempotencyKey: 'k', input: { region: 'eu' } });
+    expect(replay).toMatchObject({ order: first.order, replayed: true });
+    expect(steps).toEqual(['cart read started', 'find started', 'find done']);
+    // A new key needs the cart: its failure is the answer.
+    await expect(
+      checkout(watched, { userId: 'u', idempotencyKey: 'k2', input: { region: 'eu' } }),
+    ).rejects.toThrow('carts table unavailable');
+    cartDown = false;
+    const placed = await checkout(watched, { userId: 'u', idempotencyKey: 'k3', input: { region: 'eu' } });
+    expect(placed.replayed).toBe(false);
+  });
 });

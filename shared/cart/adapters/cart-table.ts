@@ -267,9 +267,12 @@ export async function clearCart(
 /**
  * What an `OrderPlaced` event does to the cart: removes the ordered lines that were last set no later
  * than the order's `createdAt` and bumps the version, in one transaction. Each delete is conditional on
- * `updatedAt <= createdAt`, so a line changed after the order (by a request racing this one) survives;
- * when that condition fails the cart is read again and the rest retried. A redelivered event finds
- * nothing to remove and writes nothing. Returns the product ids removed.
+ * `updatedAt <= createdAt`, so a line changed after the order (by a request racing this one) survives.
+ * The usual case, every ordered line still there as ordered, costs that one transaction: it is tried
+ * first without reading the cart. When a condition fails (a line changed or already gone, a
+ * redelivery) nothing was written, and the cart is read to remove what is left, again until no
+ * condition fails. A redelivered event finds nothing to remove and writes nothing. Returns the
+ * product ids removed.
  */
 export async function removeOrderedLines(
   userId: string,
@@ -277,6 +280,27 @@ export async function removeOrderedLines(
   { now = new Date() }: { now?: Date } = {},
 ): Promise<string[]> {
   const createdAt = canonicalTimestamp(order.createdAt);
+  const removeAll = (productIds: string[]) =>
+    transact([
+      bumpVersion(userId, now, undefined),
+      ...productIds.map((productId) => ({
+        Delete: {
+          TableName: cartsTable(),
+          Key: { pk: cartPk(userId), sk: lineSk(productId) },
+          ConditionExpression: 'updatedAt <= :createdAt',
+          ExpressionAttributeValues: { ':createdAt': createdAt },
+        },
+      })),
+    ]);
+  const ordered = [...new Set(order.items.map((item) => item.productId))];
+  if (ordered.length > 0 && ordered.length < MAX_TRANSACTION_ITEMS) {
+    try {
+      await removeAll(ordered);
+      return ordered;
+    } catch (error) {
+      if (!cancellationReasons(error)?.some((r) => r.Code === 'ConditionalCheckFailed')) throw error;
+    }
+  }
   const removed: string[] = [];
   let failures = 0;
   for (;;) {
@@ -285,17 +309,7 @@ export async function removeOrderedLines(
     if (taken.length === 0) return removed;
     const batch = taken.slice(0, MAX_TRANSACTION_ITEMS - 1);
     try {
-      await transact([
-        bumpVersion(userId, now, undefined),
-        ...batch.map((productId) => ({
-          Delete: {
-            TableName: cartsTable(),
-            Key: { pk: cartPk(userId), sk: lineSk(productId) },
-            ConditionExpression: 'updatedAt <= :createdAt',
-            ExpressionAttributeValues: { ':createdAt': createdAt },
-          },
-        })),
-      ]);
+      await removeAll(batch);
       removed.push(...batch);
       if (batch.length === taken.length) return removed;
     } catch (error) {

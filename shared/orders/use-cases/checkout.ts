@@ -11,9 +11,9 @@ export interface CheckoutRequest {
 /**
  * Checkout: the caller's cart becomes an order, once per Idempotency-Key.
  *
- * 1. A replay is answered from the order store before the cart is read (the first order emptied
+ * 1. A replay is answered from the order store, whatever the cart holds now (the first order emptied
  *    it): the same key with the same body is the first order (`replayed`), another body is
- *    `IDEMPOTENCY_KEY_REUSED`.
+ *    `IDEMPOTENCY_KEY_REUSED`. (The cart is read meanwhile, for the usual case of a new key.)
  * 2. The cart is priced with strongly consistent catalog reads (`CART_EMPTY`,
  *    `PRODUCT_UNAVAILABLE` naming the product).
  * 3. The store places the order, taking stock, in one transaction, unless a concurrent request
@@ -44,11 +44,15 @@ async function placeOnce(
   { userId, idempotencyKey, input }: CheckoutRequest,
 ): Promise<{ order: Order; replayed: boolean }> {
   const hash = requestHash(input);
+  // The cart is read while the store looks for the key (a new key is the usual case): one wait
+  // instead of two. A replay does not use it, and answers even if that read fails.
+  const cartReadAt = new Date();
+  const reading = ports.getCart(userId);
+  reading.catch(() => {});
   const earlier = await replayOf(ports, userId, idempotencyKey, hash);
   if (earlier) return { order: earlier, replayed: true };
 
-  const cartReadAt = new Date();
-  const cart = await ports.getCart(userId);
+  const cart = await reading;
   if (!cart.items.length) throw new OrderError('CART_EMPTY', 'The cart is empty');
   const products = await ports.getProductsConsistent(cart.items.map((i) => i.productId));
   const lines = cart.items.map((item) => {

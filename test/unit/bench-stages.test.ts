@@ -1,0 +1,64 @@
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { loggedStages, treeCpuByKind } from '../../bench/lib/cloud.ts';
+
+/* What the checkout and gateway bench rows read to say where the time goes. */
+describe('loggedStages', () => {
+  const request = (method: string, latencyMs: number) => ({
+    source: 'apigateway',
+    message: 'request',
+    method,
+    path: `/v1/things/${method}`,
+    latencyMs,
+  });
+  const report = (functionName: string, durationMs: number) => ({
+    type: 'platform.report',
+    record: { functionName, metrics: { durationMs } },
+  });
+
+  it('takes the p50 of the chosen gateway requests and of one function’s durations', () => {
+    const logs = [
+      request('POST', 10),
+      request('GET', 1),
+      request('POST', 30),
+      request('POST', 20),
+      report('Shop-dev-Services-OrdersApi48294D44', 8),
+      report('Shop-dev-Services-CatalogApi2F31A828', 99),
+      report('Shop-dev-Services-OrdersApi48294D44', 6),
+      report('Shop-dev-Services-OrdersApi48294D44', 7),
+      { level: 'INFO', message: 'something else' },
+    ];
+    expect(loggedStages(logs, (l) => l.method === 'POST', /OrdersApi/)).toEqual({
+      gatewayMs: 20,
+      functionMs: 7,
+    });
+  });
+
+  it('leaves out what was not logged', () => {
+    expect(loggedStages([request('GET', 3)], (l) => l.method === 'POST', /OrdersApi/)).toEqual({});
+  });
+});
+
+describe('treeCpuByKind', () => {
+  it('counts the CPU of this process and of its children, by kind', async () => {
+    const before = treeCpuByKind(process.pid);
+    // A child that burns 200 ms of CPU (however long that takes on a loaded machine), says so, and
+    // waits: an 'other' process of the tree.
+    const child = spawn(
+      process.execPath,
+      [
+        '-e',
+        'while (process.cpuUsage().user < 200_000); console.log("burnt"); setTimeout(() => {}, 60_000);',
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      await new Promise((resolve) => child.stdout?.once('data', resolve));
+      const after = treeCpuByKind(process.pid);
+      expect(after['this process']).toBeGreaterThan(0);
+      expect((after.other ?? 0) - (before.other ?? 0)).toBeGreaterThan(0.15); // in clock ticks of 10 ms
+    } finally {
+      child.kill();
+    }
+  });
+});
