@@ -193,7 +193,7 @@ describe('environment', () => {
 describe('t-visibility', () => {
   it('takes up to 5000 trials per delay, other scenarios still 1000, and goes to the runner', () => {
     // Default concurrency at the open limit: a default run needs no admin (403 above 16).
-    expect(resolveParameters({ scenario: 't-visibility' })).toMatchObject({ trials: 2000, concurrency: 16 });
+    expect(resolveParameters({ scenario: 't-visibility' })).toMatchObject({ trials: 500, concurrency: 16 });
     expect(ExperimentRequest.safeParse({ scenario: 't-visibility', trials: 5000 }).success).toBe(true);
     const tooMany = ExperimentRequest.safeParse({ scenario: 't-visibility', trials: 5001 });
     expect(tooMany.error?.issues.map((issue) => issue.path.join('.'))).toEqual(['trials']);

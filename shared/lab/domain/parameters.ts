@@ -10,7 +10,7 @@ import { DEFAULTS, LIMITS, SCENARIOS, type Scenario, trialsLimit, VISIBILITY_TRI
  * | ------------- | -------- | ---------------------------------------------------------- |
  * | `scenario`    | see below| required                                                   |
  * | `trials`      | 1–1000   | read-after-write 50, projection-lag 20, the others 1       |
- * |               | 1–5000   | t-visibility: trials per delay, default 2000               |
+ * |               | 1–5000   | t-visibility: trials per delay, default 500                |
  * | `concurrency` | 1–64     | 16 (projection-lag runs its trials one after another: 1); above 16 admins only |
  * | `stock`       | 1–10000  | 10 (oversell only)                                         |
  * | `thinkTimeMs` | 0–1000   | 5 (failover and partition: 20, a client's pause between writes) |
