@@ -49,9 +49,20 @@ export const CONSOLE_BUILD_OPTIONS = {
   logLevel: 'error',
 } satisfies esbuild.BuildOptions;
 
-/** Builds the console in memory (the local cloud serves it from there). */
+let building = 0;
+
+/**
+ * Builds the console in memory (the local cloud serves it from there). The esbuild service process
+ * the async API starts (~50 MB) is stopped when the last build in flight is done, so it does not stay
+ * in the local cloud's memory for nothing.
+ */
 export async function buildConsole(): Promise<ConsoleBuild> {
-  return assemble(await esbuild.build(CONSOLE_BUILD_OPTIONS));
+  building++;
+  try {
+    return assemble(await esbuild.build(CONSOLE_BUILD_OPTIONS));
+  } finally {
+    if (--building === 0) await esbuild.stop();
+  }
 }
 
 /** The same build, synchronously (CDK's local bundling hook is synchronous). */

@@ -140,7 +140,7 @@ export const row: BenchRow = {
           1.5,
           'GB',
           after.mb / 1024 > 1.5
-            ? `${after.processes} processes, most of them Lambda workers (up to 4 per function, each its own Node)`
+            ? `${after.processes} processes; the Lambda workers (each its own Node) are bounded by the runtime's budget (4 per CPU, --max-workers)`
             : undefined,
         ),
       ],

@@ -1,6 +1,6 @@
 /**
  * `npm start [-- --fresh] [--port N] [--console-port N] [--state-dir DIR] [--quiet]
- * [--worker-idle-seconds N] [--unsafe-fast-postgres] [--replication off|exp:20ms|uniform:5-200ms|fixed:50ms]`:
+ * [--worker-idle-seconds N] [--max-workers N] [--unsafe-fast-postgres] [--replication off|exp:20ms|uniform:5-200ms|fixed:50ms]`:
  * runs the embedded local cloud until Ctrl-C. Set DATABASE_URL to use your own Postgres instead of
  * the embedded one. `--unsafe-fast-postgres` turns off fsync and synchronous commit: a crash then
  * loses orders that were answered 201. `--replication` (or `SHOP_REPLICATION`) sets the replica lag
@@ -20,6 +20,7 @@ const { values } = parseArgs({
     replication: { type: 'string' },
     'unsafe-fast-postgres': { type: 'boolean', default: false },
     'worker-idle-seconds': { type: 'string' },
+    'max-workers': { type: 'string' },
   },
 });
 const idle = values['worker-idle-seconds'] === undefined ? undefined : Number(values['worker-idle-seconds']);
@@ -27,6 +28,12 @@ if (idle !== undefined && !(Number.isInteger(idle) && idle >= 1 && idle <= 3600)
   console.error(
     `--worker-idle-seconds must be a whole number from 1 to 3600, got "${values['worker-idle-seconds']}"`,
   );
+  process.exit(2);
+}
+
+const maxWorkers = values['max-workers'] === undefined ? undefined : Number(values['max-workers']);
+if (maxWorkers !== undefined && !(Number.isInteger(maxWorkers) && maxWorkers >= 1 && maxWorkers <= 1000)) {
+  console.error(`--max-workers must be a whole number from 1 to 1000, got "${values['max-workers']}"`);
   process.exit(2);
 }
 
@@ -83,6 +90,7 @@ try {
     databaseUrl: process.env.DATABASE_URL || undefined,
     unsafeFastPostgres: values['unsafe-fast-postgres'],
     workerIdleSeconds: idle,
+    maxWorkers,
     log: print,
     replication: values.replication,
   });

@@ -16,7 +16,7 @@ import { freePort, startAll } from '../emulators/index.ts';
 import { LocalEventBridge } from '../eventbridge/bus.ts';
 import { LocalExperiments } from '../faults/experiments.ts';
 import { FaultController, handleFaultRequest } from '../faults/index.ts';
-import { LambdaRuntime } from '../lambda/runtime.ts';
+import { LambdaRuntime, WorkerBudget } from '../lambda/runtime.ts';
 import { startDynamoDbReplication } from '../replication/dynamodb.ts';
 import {
   adoptPromotedPrimary,
@@ -81,6 +81,11 @@ export interface LocalCloudOptions {
   unsafeFastPostgres?: boolean;
   /** Idle function workers are stopped after this many seconds, so their memory returns. @default 60 */
   workerIdleSeconds?: number;
+  /**
+   * Live function workers (each its own Node process) across all functions; when the budget is full a
+   * new one replaces the least recently used idle one. @default 4 per CPU (`defaultWorkerBudget`)
+   */
+  maxWorkers?: number;
   /**
    * Endpoints the functions get instead of the emulators' own, e.g. the metering proxies of
    * `npm run cost` (scripts/cost/). The deploy still talks to the emulators directly.
@@ -337,6 +342,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       },
       log,
       idleTimeoutMs: (options.workerIdleSeconds ?? 60) * 1000,
+      workerBudget: new WorkerBudget(options.maxWorkers),
     });
     stoppers.push(() => runtime.stop());
 
@@ -502,6 +508,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     deployed = deployment;
     writeFileSync(statePath, JSON.stringify(state, null, 2));
     mark('deploy', t1);
+    // The custom resources' workers (the migrations) ran once: their memory need not wait for the idle timeout.
+    for (const fn of runtime.list()) fn.reapIdle();
 
     const api = deployment.apis[0];
     if (!api) throw new Error('The template has no API Gateway REST API to serve');

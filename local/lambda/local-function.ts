@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { ACCOUNT_ID, REGION } from '../cloud/account.ts';
 import { type InvokeMessage, type LambdaError, MARK, type WorkerMessage } from './protocol.ts';
+import { type BudgetMember, WorkerBudget, type WorkerSlot } from './worker-budget.ts';
 
 /** A function as the local cloud deploys it, read from the synthesized template. */
 export interface FunctionDefinition {
@@ -24,7 +25,8 @@ export interface FunctionDefinition {
   /** `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`; the worker's V8 heap is capped at 90% of it. */
   memoryMB: number;
   /**
-   * Workers that may run at once (default 4). More invocations wait in a bounded FIFO queue
+   * Workers that may run at once (default 4; `ReservedConcurrentExecutions`), within the runtime's
+   * {@link RuntimeOptions.workerBudget}. More invocations wait in a bounded FIFO queue
    * ({@link RuntimeOptions.maxQueued}); beyond it they are throttled, as Lambda does at its concurrency limit.
    */
   maxConcurrency?: number;
@@ -93,6 +95,13 @@ export interface RuntimeOptions {
    */
   initSlots?: InitSlots;
   /**
+   * Live workers across every function sharing this object (default: {@link defaultWorkerBudget},
+   * 4 per CPU). When it is full, a new worker replaces the least recently used idle one of any
+   * function; with none idle, invocations wait in their function's queue. A function without a
+   * worker always gets one, so functions that wait for each other cannot deadlock.
+   */
+  workerBudget?: WorkerBudget;
+  /**
    * Invocations that may wait for a worker, per function (default 100). Beyond it an invocation is
    * throttled at once (`TooManyRequestsException`), so a burst cannot grow memory without bound.
    */
@@ -156,6 +165,8 @@ interface Worker {
   ready: boolean;
   /** Holds an init slot until it is ready or gone. */
   initSlot: boolean;
+  /** Its place in the runtime's worker budget, until it has gone. */
+  slot: WorkerSlot;
   job?: Job;
   timer?: NodeJS.Timeout;
 }
@@ -193,7 +204,12 @@ export class LocalFunction {
   /** Every process not yet exited, including killed ones, so stop() can wait for them. */
   private readonly exits = new Set<Promise<unknown>>();
   private readonly initSlots: InitSlots;
+  private readonly budget: WorkerBudget;
   private readonly wake = () => this.pump();
+  private readonly member: BudgetMember = {
+    wantsWorker: () => this.queue.length > 0 && this.pool.size < this.maxConcurrency && !this.stopped,
+    wake: this.wake,
+  };
   private readonly invocationFaults = new Set<InvocationFault>();
   private coldStarts = 0;
   private invocations = 0;
@@ -210,6 +226,7 @@ export class LocalFunction {
     this.log = options.log ?? ((line) => process.stdout.write(`${JSON.stringify(line)}\n`));
     this.maxConcurrency = Math.max(1, definition.maxConcurrency ?? 4);
     this.initSlots = options.initSlots ?? new InitSlots();
+    this.budget = options.workerBudget ?? new WorkerBudget();
   }
 
   /**
@@ -322,6 +339,11 @@ export class LocalFunction {
     return [...this.pool].flatMap((w) => (w.child.pid ? [{ pid: w.child.pid, busy: Boolean(w.job) }] : []));
   }
 
+  /** Stops the idle workers now, as the idle timeout would later (e.g. a custom resource's, after the deploy). */
+  reapIdle(): void {
+    for (const worker of [...this.idle]) this.kill(worker);
+  }
+
   /** Kills every worker (SIGKILL) and waits until each process has exited; pending invocations reject. */
   async stop(): Promise<void> {
     this.stopped = true;
@@ -356,12 +378,19 @@ export class LocalFunction {
     };
   }
 
-  /** Hands queued invocations to idle workers, starting workers up to maxConcurrency. */
+  /** Hands queued invocations to idle workers, starting workers up to maxConcurrency and the budget. */
   private pump(): void {
     while (this.queue.length > 0) {
       let worker = this.idle.pop(); // the most recently used, so the others can be reaped
-      if (worker) clearTimeout(worker.timer);
-      else if (this.pool.size < this.maxConcurrency && !this.stopped && this.initSlots.tryAcquire(this.wake))
+      if (worker) {
+        clearTimeout(worker.timer);
+        worker.slot.busy();
+      } else if (
+        this.pool.size < this.maxConcurrency &&
+        !this.stopped &&
+        this.budget.canStart(this.member) &&
+        this.initSlots.tryAcquire(this.wake)
+      )
         worker = this.spawn();
       else return;
       const job = this.queue.shift() as Job;
@@ -405,7 +434,13 @@ export class LocalFunction {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'advanced',
     });
-    const worker: Worker = { child, spawnedAt: performance.now(), ready: false, initSlot: true };
+    const worker: Worker = {
+      child,
+      spawnedAt: performance.now(),
+      ready: false,
+      initSlot: true,
+      slot: this.budget.acquire(this.member),
+    };
     this.pool.add(worker);
     this.platform('platform.initStart', {
       initializationType: 'on-demand',
@@ -566,13 +601,22 @@ export class LocalFunction {
     return { ...this.base(job), ok: false, error, ...(timedOut && { timedOut }) };
   }
 
-  /** Back to the idle list, with a reaping timer. */
+  /**
+   * Back to the idle list: for the next queued invocation at once (unless it yields its budget slot
+   * to a function that waits), or idle, with a reaping timer, and evictable by the budget.
+   */
   private release(worker: Worker): void {
     if (!this.pool.has(worker)) return;
+    if (this.queue.length > 0) {
+      if (worker.slot.shouldYield()) this.kill(worker);
+      else this.idle.push(worker);
+      return;
+    }
     this.idle.push(worker);
     const idleMs = this.options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     if (idleMs > 0 && Number.isFinite(idleMs))
       worker.timer = setTimeout(() => this.kill(worker), idleMs).unref();
+    worker.slot.idle(() => this.kill(worker));
   }
 
   private freeInitSlot(worker: Worker): void {
@@ -588,6 +632,7 @@ export class LocalFunction {
     this.pool.delete(worker);
     const at = this.idle.indexOf(worker);
     if (at >= 0) this.idle.splice(at, 1);
+    worker.slot.release();
   }
 
   private kill(worker: Worker): void {

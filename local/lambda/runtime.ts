@@ -5,6 +5,7 @@
  * @module
  */
 import { type FunctionDefinition, InitSlots, LocalFunction, type RuntimeOptions } from './local-function.ts';
+import { defaultWorkerBudget, WorkerBudget } from './worker-budget.ts';
 
 export type {
   FunctionDefinition,
@@ -14,7 +15,8 @@ export type {
   LogLine,
   RuntimeOptions,
 } from './local-function.ts';
-export { InitSlots, LocalFunction };
+export type { BudgetMember, WorkerSlot } from './worker-budget.ts';
+export { defaultWorkerBudget, InitSlots, LocalFunction, WorkerBudget };
 
 /**
  * The registry of deployed functions, looked up by name or ARN (as the Invoke API accepts them).
@@ -30,8 +32,18 @@ export class LambdaRuntime {
   private readonly functions = new Map<string, LocalFunction>();
 
   constructor(options: RuntimeOptions) {
-    // One pool of init slots for all functions: cold starts queue instead of starving each other.
-    this.options = { ...options, initSlots: options.initSlots ?? new InitSlots() };
+    // One pool of init slots for all functions: cold starts queue instead of starving each other;
+    // one budget of live workers: a burst across many functions does not start 4 processes for each.
+    this.options = {
+      ...options,
+      initSlots: options.initSlots ?? new InitSlots(),
+      workerBudget: options.workerBudget ?? new WorkerBudget(),
+    };
+  }
+
+  /** The workers' budget shared by the functions: its size, live and idle workers, functions waiting. */
+  budget(): ReturnType<WorkerBudget['stats']> {
+    return (this.options.workerBudget as WorkerBudget).stats();
   }
 
   /** Deploys a function (workers start on its first invocation). Names must be unique. */

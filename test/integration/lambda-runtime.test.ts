@@ -1,3 +1,6 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -5,7 +8,9 @@ import {
   type FunctionDefinition,
   type InvokeResult,
   LambdaRuntime,
+  type LocalFunction,
   type LogLine,
+  WorkerBudget,
 } from '../../local/lambda/index.ts';
 
 /** The local Lambda runtime on its own, with the tiny handlers in test/fixtures/lambda. */
@@ -431,5 +436,65 @@ describe('LocalFunction', () => {
     expect(await inFlight).toBe('sleeper: the function has been stopped');
     await expect(runtime.get('warm')?.invoke({})).rejects.toThrow(/stopped/);
     expect(runtime.list().every((fn) => fn.stats().workers === 0)).toBe(true);
+  });
+});
+
+describe('WorkerBudget with real workers', () => {
+  const budgeted = (size: number) =>
+    new LambdaRuntime({ baseEnv: {}, log: () => {}, workerBudget: new WorkerBudget(size) });
+  const define = (name: string, fixture: string, timeoutSeconds = 3): FunctionDefinition => ({
+    name,
+    codeDir: join(fixtures, fixture),
+    handler: 'index.handler',
+    environment: {},
+    timeoutSeconds,
+    memoryMB: 128,
+  });
+
+  it('evicts the least recently used idle worker of another function when the budget is full', async () => {
+    const tight = budgeted(2);
+    try {
+      const [x, y, z] = ['x', 'y', 'z'].map((name) => tight.add(define(name, 'echo')));
+      const xPid = payload<Echo>(await (x as LocalFunction).invoke({})).pid;
+      const yPid = payload<Echo>(await (y as LocalFunction).invoke({})).pid;
+      expect(tight.budget()).toMatchObject({ size: 2, live: 2, idle: 2 });
+      expect((await (z as LocalFunction).invoke({})).ok).toBe(true);
+      await expect.poll(() => alive(xPid)).toBe(false); // x idled first
+      expect(alive(yPid)).toBe(true);
+      expect([x, y, z].map((fn) => fn?.stats().workers)).toEqual([0, 1, 1]);
+      expect(tight.budget()).toMatchObject({ live: 2 });
+      // y is still warm: the same process answers.
+      expect(payload<Echo>(await (y as LocalFunction).invoke({})).pid).toBe(yPid);
+    } finally {
+      await tight.stop();
+    }
+  });
+
+  it('cannot deadlock when every worker of the budget waits for another function', async () => {
+    // Each caller invocation holds its worker until the callee has answered it (as a handler doing a
+    // synchronous Invoke would). Three callers on a budget of 2: if the callee could not start a worker
+    // until a caller's was free, the callers would wait until their timeout (20 s) and fail.
+    const tight = budgeted(2);
+    const callee = tight.add(define('callee', 'sleeper'));
+    const caller = tight.add({ ...define('caller', 'caller', 20), maxConcurrency: 2 });
+    const server = createServer((_req, res) => {
+      void callee.invoke({ ms: 50 }).then((result) => res.end(JSON.stringify(result)));
+    }).listen(0, '127.0.0.1');
+    try {
+      await once(server, 'listening');
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+      const results = await Promise.all(Array.from({ length: 3 }, () => caller.invoke({ url })));
+      for (const result of results) {
+        const { answer } = payload<{ answer: InvokeResult }>(result);
+        expect(answer).toMatchObject({ ok: true, payload: { pid: expect.any(Number) } });
+      }
+      expect(caller.stats()).toMatchObject({ coldStarts: 2, invocations: 3 });
+      expect(callee.stats().invocations).toBe(3);
+      // The callee's worker was over the budget: idle, it went, and the budget is back to its size.
+      await expect.poll(() => tight.budget().live).toBeLessThanOrEqual(2);
+    } finally {
+      server.close();
+      await tight.stop();
+    }
   });
 });
