@@ -96,14 +96,32 @@ export async function writeCounter(
   experimentId: string,
   n: number,
 ): Promise<CounterWrite> {
+  const committedAt = await insertCounter(primary, id, experimentId, n);
+  // The token is asked after the commit: an LSN taken inside the transaction would precede its commit record.
+  return { token: await commitToken(primary), committedAt };
+}
+
+/** Sets a counter to `n` (its own transaction); returns `clock_timestamp()` as it ran, epoch ms. */
+async function insertCounter(primary: pg.Pool, id: string, experimentId: string, n: number): Promise<number> {
   const out = await primary.query<{ at: number }>(
     `insert into lab_counters (id, experiment_id, n) values ($1, $2, $3)
      on conflict (id) do update set n = excluded.n
      returning extract(epoch from clock_timestamp())::float8 * 1000 as at`,
     [id, experimentId, n],
   );
-  // The token is asked after the commit: an LSN taken inside the transaction would precede its commit record.
-  return { token: await commitToken(primary), committedAt: Number(out.rows[0]?.at) };
+  return Number(out.rows[0]?.at);
+}
+
+/** A counter's value on `db` (undefined: no row) and the server's `statement_timestamp()`, epoch ms. */
+async function selectCounter(db: pg.Pool, id: string): Promise<{ n: number | undefined; at: number }> {
+  // statement_timestamp(): when the server received the read, just before it took its snapshot.
+  const out = await db.query<{ n: string | null; at: number }>(
+    `select (select n from lab_counters where id = $1) as n,
+            extract(epoch from statement_timestamp())::float8 * 1000 as at`,
+    [id],
+  );
+  const n = out.rows[0]?.n;
+  return { n: n === null || n === undefined ? undefined : Number(n), at: Number(out.rows[0]?.at) };
 }
 
 /**
@@ -126,15 +144,8 @@ export async function readCounter(
     db = pools.primary;
     fallback = true;
   }
-  // statement_timestamp(): when the server received the read, just before it took its snapshot.
-  const out = await db.query<{ n: string | null; at: number }>(
-    `select (select n from lab_counters where id = $1) as n,
-            extract(epoch from statement_timestamp())::float8 * 1000 as at`,
-    [id],
-  );
-  const row = out.rows[0];
-  const n = row?.n;
-  return { n: n === null || n === undefined ? undefined : Number(n), fallback, readAt: Number(row?.at) };
+  const { n, at } = await selectCounter(db, id);
+  return { n, fallback, readAt: at };
 }
 
 /**
@@ -161,22 +172,11 @@ export async function probeApplyLatency(
 ): Promise<number[]> {
   const samples: number[] = [];
   for (let version = 1; !stop.stopped; version++) {
-    const written = await pools.primary.query<{ at: number }>(
-      `insert into lab_counters (id, experiment_id, n) values ($1, $2, $3)
-       on conflict (id) do update set n = excluded.n
-       returning extract(epoch from clock_timestamp())::float8 * 1000 as at`,
-      [id, experimentId, version],
-    );
-    const committedAt = Number(written.rows[0]?.at);
+    const committedAt = await insertCounter(pools.primary, id, experimentId, version);
     let lastMiss = committedAt;
     for (;;) {
-      const polled = await pools.reader.query<{ n: string | null; at: number }>(
-        `select (select n from lab_counters where id = $1) as n,
-                extract(epoch from statement_timestamp())::float8 * 1000 as at`,
-        [id],
-      );
-      const at = Number(polled.rows[0]?.at);
-      if (Number(polled.rows[0]?.n ?? 0) >= version) {
+      const { n, at } = await selectCounter(pools.reader, id);
+      if ((n ?? 0) >= version) {
         samples.push((lastMiss + at) / 2 - committedAt);
         break;
       }
