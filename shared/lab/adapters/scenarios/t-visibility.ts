@@ -177,8 +177,9 @@ async function postgresPoint(
   const workers = Math.min(trials, concurrency);
   const pools = { primary: await ctx.pool(), reader: await ctx.readerPool() };
   const stop = { stopped: false };
+  // A probe row per delay: its versions start at 1, and an earlier delay's higher one must not count.
   const probing = probe
-    ? probeApplyLatency(pools, `${ctx.experimentId}:tv:probe`, ctx.experimentId, stop).catch(
+    ? probeApplyLatency(pools, `${ctx.experimentId}:tv:probe:${t}`, ctx.experimentId, stop).catch(
         (): number[] => [],
       )
     : undefined;
