@@ -190,6 +190,87 @@ export function treeCpuByKind(rootPid: number): Record<string, number> {
   return seconds;
 }
 
+/**
+ * CPU seconds by kind of process (as {@link treeCpuByKind}) used since the meter was made, from
+ * samples of the tree every `intervalMs`. Unlike {@link treeCpuByKind}, a process that ends in the
+ * interval still counts as what it was, with its last sample: an evicted Lambda worker's CPU would
+ * otherwise move to its parent's "children that ended" (`cutime`) and show as the local cloud's,
+ * all of it, also what it used before the interval. Only processes seen by a sample count (one that
+ * lives less than `intervalMs` may be missed); each counts its own CPU, not its children's.
+ *
+ * @example
+ * const meter = new TreeCpuMeter(process.pid);
+ * await work();
+ * const byKind = meter.read(); // { 'DynamoDB Local': 1.2, 'Lambda workers': 0.8, ... }
+ * meter.stop();
+ */
+export class TreeCpuMeter {
+  readonly #rootPid: number;
+  /** Per process (pid and start time, as pids are reused): its kind, first and last CPU ticks seen. */
+  readonly #seen = new Map<string, { kind: string; first: number; last: number }>();
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(rootPid: number, intervalMs = 200) {
+    this.#rootPid = rootPid;
+    this.#sample(true);
+    this.#timer = setInterval(() => this.#sample(false), intervalMs);
+    this.#timer.unref();
+  }
+
+  /** CPU seconds by kind since the meter was made (samples the tree first). */
+  read(): Record<string, number> {
+    this.#sample(false);
+    const seconds: Record<string, number> = {};
+    for (const p of this.#seen.values()) seconds[p.kind] = (seconds[p.kind] ?? 0) + (p.last - p.first) / 100;
+    return seconds;
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  #sample(first: boolean): void {
+    // Only /proc/<pid>/stat of every process (ppid, CPU, start time): cheap enough every 200 ms.
+    const stats = new Map<number, { ppid: number; ticks: number; started: string }>();
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        // fields[0] is field 3 (state): ppid is field 4, utime and stime 14 and 15, start time 22.
+        const ticks = Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
+        stats.set(Number(entry), { ppid: Number(fields[1]), ticks, started: fields[19] ?? '' });
+      } catch {
+        // ended meanwhile: its last sample stands
+      }
+    }
+    const children = new Map<number, number[]>();
+    for (const [pid, { ppid }] of stats) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+    const stack = [this.#rootPid];
+    while (stack.length) {
+      const pid = stack.pop() as number;
+      stack.push(...(children.get(pid) ?? []));
+      const stat = stats.get(pid);
+      if (!stat) continue;
+      const id = `${pid}:${stat.started}`;
+      const known = this.#seen.get(id);
+      if (known) {
+        known.last = stat.ticks;
+        continue;
+      }
+      let cmdline = '';
+      try {
+        cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      } catch {
+        continue;
+      }
+      const kind = processKind({ pid, rssKb: 0, pssKb: 0, cmdline }, this.#rootPid);
+      // A process started after the meter counts from 0; one already running, from now.
+      this.#seen.set(id, { kind, first: first ? stat.ticks : 0, last: stat.ticks });
+    }
+  }
+}
+
 function processKind(p: TreeProcess, rootPid: number): string {
   if (p.pid === rootPid) return 'this process';
   if (/\bjava\b.*DynamoDBLocal/.test(p.cmdline)) return 'DynamoDB Local';

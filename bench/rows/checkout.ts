@@ -7,7 +7,7 @@
  */
 import { availableParallelism } from 'node:os';
 import pg from 'pg';
-import { call, loggedStages, type RunningCloud, treeCpuByKind, treeCpuSeconds } from '../lib/cloud.ts';
+import { call, loggedStages, type RunningCloud, TreeCpuMeter, treeCpuSeconds } from '../lib/cloud.ts';
 import { type BenchRow, goal, measure, runConcurrently } from '../lib/row.ts';
 
 const LEVELS = [1, 8, 32];
@@ -73,7 +73,7 @@ export const row: BenchRow = {
         // end too before the clock starts, as the orders function's did.
         await settled(cloud);
         const logsFrom = cloud.logs.length;
-        const cpuBefore = treeCpuByKind(process.pid);
+        const meter = new TreeCpuMeter(process.pid);
         const apiMs = await runConcurrently(n, concurrency, async (i) => {
           // A retry with the same Idempotency-Key cannot place a second order.
           await call(cloud.url, 'POST', '/orders', {
@@ -87,16 +87,26 @@ export const row: BenchRow = {
         });
         // The orders' events are consumed (cart, catalog) right after: their work counts too.
         await new Promise((resolve) => setTimeout(resolve, 1_000));
-        const cpuAfter = treeCpuByKind(process.pid);
+        const cpuAfter = meter.read();
+        const coldStarts: Record<string, number> = {};
+        for (const l of cloud.logs.slice(logsFrom)) {
+          if (l.type !== 'platform.initStart') continue;
+          // `shop-dev-Services-OrdersApi48294D44` → `OrdersApi` (the construct's id, no CDK hash).
+          const full = String((l.record as { functionName?: string }).functionName);
+          const name = /([A-Za-z0-9]+?)(?:[0-9A-F]{8})?$/.exec(full.split('-').at(-1) ?? full)?.[1] ?? full;
+          coldStarts[name] = (coldStarts[name] ?? 0) + 1;
+        }
         const sqlMs = await runConcurrently(n, concurrency, (i) =>
           bareCheckout(pool, `bench-sql-${process.pid}-${concurrency}-${i}`, product.productId),
         );
-        const cpuSql = treeCpuByKind(process.pid);
+        const cpuSql = meter.read();
+        meter.stop();
         const level: Level = {
           concurrency,
           ours: (n / apiMs) * 1000,
           base: (n / sqlMs) * 1000,
-          cpuMs: perOrder(cpuBefore, cpuAfter, n),
+          cpuMs: perOrder({}, cpuAfter, n),
+          coldStarts,
           baseCpuMs: sumOf(perOrder(cpuAfter, cpuSql, n)),
           ...loggedStages(cloud.logs.slice(logsFrom), (l) => l.method === 'POST', /OrdersApi/),
         };
@@ -108,7 +118,7 @@ export const row: BenchRow = {
             'orders/s',
             'bare SQL loop, same transaction',
             level.base,
-            `${n} orders each; CPU per order, all processes: ${sumOf(level.cpuMs).toFixed(0)} ms (${describeCpu(level.cpuMs)}), bare loop ${level.baseCpuMs.toFixed(1)} ms`,
+            `${n} orders each; CPU per order, all processes: ${sumOf(level.cpuMs).toFixed(0)} ms (${describeCpu(level.cpuMs)}), bare loop ${level.baseCpuMs.toFixed(1)} ms; ${describeColdStarts(level.coldStarts)}`,
           ),
         );
       }
@@ -140,12 +150,22 @@ interface Level {
   concurrency: number;
   ours: number;
   base: number;
-  /** CPU ms per order of each kind of process (bench/lib/cloud.ts `treeCpuByKind`), API phase. */
+  /** CPU ms per order of each kind of process (bench/lib/cloud.ts `TreeCpuMeter`), API phase. */
   cpuMs: Record<string, number>;
+  /** Lambda workers started (`platform.initStart`) while the orders ran, by function: cold starts under load. */
+  coldStarts: Record<string, number>;
   baseCpuMs: number;
   /** p50 of the gateway's latency and of the orders function's duration (platform.report), ms. */
   gatewayMs?: number;
   functionMs?: number;
+}
+
+/** `3 Lambda cold starts meanwhile (CartConsumer 2, OrdersApi 1)`. */
+function describeColdStarts(byFunction: Record<string, number>): string {
+  const entries = Object.entries(byFunction).sort((a, b) => b[1] - a[1]);
+  const total = entries.reduce((n, [, count]) => n + count, 0);
+  const list = entries.map(([name, count]) => `${name} ${count}`).join(', ');
+  return `${total} Lambda cold starts meanwhile${total ? ` (${list})` : ''}`;
 }
 
 function perOrder(before: Record<string, number>, after: Record<string, number>, n: number) {

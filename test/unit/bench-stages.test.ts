@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { loggedStages, treeCpuByKind } from '../../bench/lib/cloud.ts';
+import { loggedStages, TreeCpuMeter, treeCpuByKind } from '../../bench/lib/cloud.ts';
 
 /* What the checkout and gateway bench rows read to say where the time goes. */
 describe('loggedStages', () => {
@@ -58,6 +58,31 @@ describe('treeCpuByKind', () => {
       expect(after['this process']).toBeGreaterThan(0);
       expect((after.other ?? 0) - (before.other ?? 0)).toBeGreaterThan(0.15); // in clock ticks of 10 ms
     } finally {
+      child.kill();
+    }
+  });
+});
+
+describe('TreeCpuMeter', () => {
+  it('counts a child that ended during the interval as what it was, not as its parent', async () => {
+    const meter = new TreeCpuMeter(process.pid, 50);
+    // A child (an 'other' process) that burns 200 ms of CPU, says so, and ends 300 ms later: the
+    // meter's samples see it burnt before it ends (its parent would get it as `cutime`).
+    const child = spawn(
+      process.execPath,
+      ['-e', 'while (process.cpuUsage().user < 200_000); console.log("burnt"); setTimeout(() => {}, 300);'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      await new Promise((resolve) => child.stdout?.once('data', resolve));
+      await new Promise((resolve) => child.once('exit', resolve));
+      const used = meter.read();
+      expect(used.other ?? 0).toBeGreaterThan(0.15); // in clock ticks of 10 ms
+      // The child's CPU is not also counted as this process's (its `cutime`, as treeCpuByKind
+      // would): this process only waited and sampled.
+      expect(used['this process'] ?? 0).toBeLessThan(used.other ?? 0);
+    } finally {
+      meter.stop();
       child.kill();
     }
   });
