@@ -139,6 +139,8 @@ export class InitSlots {
 /** Lambda gives up on an init phase after 10 s. */
 const INIT_TIMEOUT_MS = 10_000;
 const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+/** How long a function's init takes until one has been measured (a typical bundle's, ms). */
+const DEFAULT_INIT_ESTIMATE_MS = 300;
 const DEFAULT_MAX_QUEUED = 100;
 
 interface Job {
@@ -149,6 +151,8 @@ interface Job {
   reject: (error: Error) => void;
   coldStart: boolean;
   initDurationMs?: number;
+  /** When it joined the queue (performance.now()). */
+  queuedAt: number;
   startedAt: number;
   timer?: NodeJS.Timeout;
   /** The handler's answer, kept until both log pipes have delivered the invocation's output. */
@@ -206,10 +210,27 @@ export class LocalFunction {
   private readonly initSlots: InitSlots;
   private readonly budget: WorkerBudget;
   private readonly wake = () => this.pump();
+  /**
+   * What the budget sees. A function with no warm worker (none, or all still in their init) wants
+   * one at once. One whose warm workers are all busy wants another, at the price of evicting a warm
+   * worker of another function (or making one yield), only once its oldest queued invocation has
+   * waited as long as an init takes: that is a cold start here and most likely one more for the
+   * other function later, while a busy worker usually frees up sooner. Waiting first and paying
+   * after the break-even is the ski-rental rule: never more than twice the best choice made knowing
+   * the future. With free room in the budget a worker starts at once, as before.
+   */
   private readonly member: BudgetMember = {
-    wantsWorker: () => this.queue.length > 0 && this.pool.size < this.maxConcurrency && !this.stopped,
+    wantsWorker: () =>
+      this.queue.length > 0 &&
+      this.pool.size < this.maxConcurrency &&
+      !this.stopped &&
+      (this.queuedMs() >= this.initEstimateMs || ![...this.pool].some((w) => w.ready)),
     wake: this.wake,
   };
+  /** The last measured init of this function (ms): how long a queued invocation waits before evicting. */
+  private initEstimateMs = DEFAULT_INIT_ESTIMATE_MS;
+  /** Wakes the queue when its oldest invocation has waited {@link initEstimateMs}. */
+  private patienceTimer?: NodeJS.Timeout;
   private readonly invocationFaults = new Set<InvocationFault>();
   private coldStarts = 0;
   private invocations = 0;
@@ -313,6 +334,7 @@ export class LocalFunction {
         resolve,
         reject,
         coldStart: false,
+        queuedAt: performance.now(),
         startedAt: 0,
         pending: 3,
         done: false,
@@ -347,6 +369,7 @@ export class LocalFunction {
   /** Kills every worker (SIGKILL) and waits until each process has exited; pending invocations reject. */
   async stop(): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.patienceTimer);
     const stopped = new Error(`${this.name}: the function has been stopped`);
     const jobs = [...this.queue.splice(0), ...[...this.pool].flatMap((w) => (w.job ? [w.job] : []))];
     for (const job of jobs) {
@@ -392,7 +415,10 @@ export class LocalFunction {
         this.initSlots.tryAcquire(this.wake)
       )
         worker = this.spawn();
-      else return;
+      else {
+        this.waitForPatience();
+        return;
+      }
       const job = this.queue.shift() as Job;
       worker.job = job;
       if (worker.ready) this.dispatch(worker, job);
@@ -401,6 +427,26 @@ export class LocalFunction {
         this.coldStarts++;
       }
     }
+  }
+
+  /** Milliseconds the oldest queued invocation has waited (0 with an empty queue). */
+  private queuedMs(): number {
+    const oldest = this.queue[0];
+    return oldest ? performance.now() - oldest.queuedAt : 0;
+  }
+
+  /**
+   * The queue waits for a busy worker of its own; once its oldest invocation has waited an init's
+   * time it may take another function's slot (see {@link member}), so look again then.
+   */
+  private waitForPatience(): void {
+    if (this.patienceTimer || this.stopped || this.pool.size >= this.maxConcurrency) return;
+    const wait = Math.max(0, this.initEstimateMs - this.queuedMs());
+    this.patienceTimer = setTimeout(() => {
+      this.patienceTimer = undefined;
+      this.pump();
+    }, wait + 1);
+    this.patienceTimer.unref();
   }
 
   private spawn(): Worker {
@@ -492,6 +538,7 @@ export class LocalFunction {
       worker.ready = true;
       this.freeInitSlot(worker);
       const durationMs = round(performance.now() - worker.spawnedAt);
+      this.initEstimateMs = durationMs;
       this.platform('platform.initReport', { phase: 'init', status: 'success', metrics: { durationMs } });
       if (job) {
         job.initDurationMs = durationMs;
@@ -616,7 +663,8 @@ export class LocalFunction {
     const idleMs = this.options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     if (idleMs > 0 && Number.isFinite(idleMs))
       worker.timer = setTimeout(() => this.kill(worker), idleMs).unref();
-    worker.slot.idle(() => this.kill(worker));
+    // Kept for an init's time before another function may take its slot (see WorkerBudget).
+    worker.slot.idle(() => this.kill(worker), this.initEstimateMs);
   }
 
   private freeInitSlot(worker: Worker): void {

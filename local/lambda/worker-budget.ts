@@ -6,7 +6,9 @@
  * workers than a few per CPU add no throughput, only memory. So the functions of a runtime share one
  * budget of live workers:
  * - a function starts a worker while the budget has room;
- * - when it is full, the least recently used IDLE worker of any function is evicted for the new one;
+ * - when it is full, the least recently used IDLE worker of any function is evicted for the new one,
+ *   once it has been idle for the time its function asked to be kept (an init's time: a worker that
+ *   has just finished is likely to be needed again before a new one could start);
  * - when no worker is idle anywhere, the invocation waits in its function's queue (bounded, throttled
  *   beyond, as before) until a worker is released;
  * - a function with no worker at all may always start one, even over the budget. A function that
@@ -30,10 +32,11 @@ export interface BudgetMember {
 /** One worker's place in a {@link WorkerBudget}, from its spawn until its process has gone. */
 export interface WorkerSlot {
   /**
-   * The worker waits for work: from now on the budget may evict it, by calling `evict` (at once, or
-   * when another function needs the room). `evict` must stop the worker; its slot is already free.
+   * The worker waits for work: from `keepMs` on (default 0) the budget may evict it, by calling
+   * `evict` (at once, or when another function needs the room). `evict` must stop the worker; its
+   * slot is already free.
    */
-  idle(evict: () => void): void;
+  idle(evict: () => void, keepMs?: number): void;
   /** The worker took an invocation: it cannot be evicted. */
   busy(): void;
   /**
@@ -75,8 +78,10 @@ export class WorkerBudget {
   #used = 0;
   readonly #held = new Map<BudgetMember, number>();
   /** Idle slots with their eviction, least recently used first (a Map keeps insertion order). */
-  readonly #idle = new Map<Slot, () => void>();
+  readonly #idle = new Map<Slot, IdleEntry>();
   readonly #waiting: BudgetMember[] = [];
+  /** Looks again when the next young idle worker may be evicted (someone needs its room meanwhile). */
+  #recheck?: NodeJS.Timeout;
 
   constructor(size = defaultWorkerBudget()) {
     if (!(Number.isInteger(size) && size >= 1))
@@ -89,12 +94,21 @@ export class WorkerBudget {
    * and its `wake` is called when a slot may be free.
    */
   canStart(member: BudgetMember): boolean {
-    if (this.#used < this.size || this.#idle.size > 0 || !this.#held.get(member)) return true;
+    if (this.#used < this.size || !this.#held.get(member)) return true;
+    // Another function's idle worker is evicted only for a member that wants a worker now (one
+    // that has waited long enough, as it decides).
+    if (member.wantsWorker()) {
+      if (this.#evictable()) return true;
+      this.#recheckLater();
+    }
     if (!this.#waiting.includes(member)) this.#waiting.push(member);
     return false;
   }
 
-  /** A slot for a new worker of `member`: evicts the least recently used idle worker if the budget is full. */
+  /**
+   * A slot for a new worker of `member`: evicts the least recently used idle worker that may go if the
+   * budget is full (or goes over the budget until one may: a function's first worker).
+   */
   acquire(member: BudgetMember): WorkerSlot {
     if (this.#used >= this.size) this.#evictOldest();
     this.#used++;
@@ -109,13 +123,40 @@ export class WorkerBudget {
   }
 
   /** @internal */
-  onIdle(slot: Slot, evict: () => void): void {
+  onIdle(slot: Slot, evict: () => void, keepMs: number): void {
     this.#idle.delete(slot);
-    this.#idle.set(slot, evict);
-    // Over the budget (a function's first worker), or another function waits: the oldest idle goes.
-    while (this.#idle.size > 0 && (this.#used > this.size || (this.#used >= this.size && this.#wanted())))
-      this.#evictOldest();
+    this.#idle.set(slot, { evict, since: performance.now(), keepMs });
+    this.#rebalance();
+  }
+
+  /**
+   * Over the budget (a function's first worker), or another function waits: the oldest idle workers
+   * that may go, go; if only young ones are idle, look again when the first may. Then wake waiters.
+   */
+  #rebalance(): void {
+    const pressed = () => this.#used > this.size || (this.#used >= this.size && this.#wanted());
+    while (pressed() && this.#evictOldest());
+    if (pressed() && this.#idle.size > 0) this.#recheckLater();
     this.#wakeIfRoom();
+  }
+
+  /** Whether an idle worker may be evicted now. */
+  #evictable(): boolean {
+    const now = performance.now();
+    for (const entry of this.#idle.values()) if (now - entry.since >= entry.keepMs) return true;
+    return false;
+  }
+
+  #recheckLater(): void {
+    if (this.#recheck || this.#idle.size === 0) return;
+    const now = performance.now();
+    let wait = Number.POSITIVE_INFINITY;
+    for (const { since, keepMs } of this.#idle.values()) wait = Math.min(wait, since + keepMs - now);
+    this.#recheck = setTimeout(() => {
+      this.#recheck = undefined;
+      this.#rebalance();
+    }, Math.max(0, wait) + 1);
+    this.#recheck.unref();
   }
 
   /** @internal */
@@ -148,22 +189,36 @@ export class WorkerBudget {
     else this.#held.delete(member);
   }
 
-  /** The slot is free before `evict` runs, so its release (when the process goes) does nothing. */
-  #evictOldest(): void {
-    const oldest = this.#idle.entries().next();
-    if (oldest.done) return;
-    const [slot, evict] = oldest.value;
-    this.#idle.delete(slot);
-    slot.released = true;
-    this.#free(slot.member);
-    evict();
+  /**
+   * Evicts the least recently used idle worker that may go (idle for its `keepMs`), if any. The slot
+   * is free before `evict` runs, so its release (when the process goes) does nothing.
+   */
+  #evictOldest(): boolean {
+    const now = performance.now();
+    for (const [slot, { evict, since, keepMs }] of this.#idle) {
+      if (now - since < keepMs) continue;
+      this.#idle.delete(slot);
+      slot.released = true;
+      this.#free(slot.member);
+      evict();
+      return true;
+    }
+    return false;
   }
 
   /** Every waiter tries again, in arrival order; those that do not get a slot wait again. */
   #wakeIfRoom(): void {
-    if (this.#used >= this.size && this.#idle.size === 0) return;
+    if (this.#used >= this.size && !this.#evictable()) return;
     for (const member of this.#waiting.splice(0)) member.wake();
   }
+}
+
+interface IdleEntry {
+  evict: () => void;
+  /** When it went idle (performance.now()). */
+  since: number;
+  /** How long it is kept before it may be evicted. */
+  keepMs: number;
 }
 
 class Slot implements WorkerSlot {
@@ -176,8 +231,8 @@ class Slot implements WorkerSlot {
     this.member = member;
   }
 
-  idle(evict: () => void): void {
-    if (!this.released) this.#budget.onIdle(this, evict);
+  idle(evict: () => void, keepMs = 0): void {
+    if (!this.released) this.#budget.onIdle(this, evict, keepMs);
   }
 
   busy(): void {

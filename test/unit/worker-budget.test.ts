@@ -16,6 +16,13 @@ class FakeFunction implements BudgetMember {
   readonly idle: WorkerSlot[] = [];
   evicted = 0;
   woken = 0;
+  /**
+   * Whether its queue has waited long enough to take another function's slot (LocalFunction: an
+   * init's time). A function with no worker always wants one.
+   */
+  patient = true;
+  /** How long its idle workers are kept before another function may take their slot (ms). */
+  keepMs = 0;
 
   readonly name: string;
   private readonly budget: WorkerBudget;
@@ -32,7 +39,7 @@ class FakeFunction implements BudgetMember {
   }
 
   wantsWorker(): boolean {
-    return this.queued > 0 && this.live < this.maxConcurrency;
+    return this.queued > 0 && this.live < this.maxConcurrency && (this.live === 0 || this.patient);
   }
 
   wake(): void {
@@ -78,7 +85,7 @@ class FakeFunction implements BudgetMember {
         this.evicted++;
         this.idle.splice(this.idle.indexOf(slot), 1);
         slot.release(); // a no-op: the budget freed the slot before evicting
-      });
+      }, this.keepMs);
     }
     this.pump();
   }
@@ -128,6 +135,46 @@ describe('WorkerBudget (live Lambda workers shared by the functions of a local r
     b.invoke();
     expect([b.live, c.live, b.evicted]).toEqual([1, 1, 0]);
     expect(budget.stats()).toMatchObject({ live: 2, idle: 0 });
+  });
+
+  it('evicts for a function with busy workers only once it says it has waited long enough', () => {
+    const budget = new WorkerBudget(2);
+    const a = new FakeFunction(budget, 'a');
+    const b = new FakeFunction(budget, 'b');
+    a.invoke();
+    a.finish(); // a's worker is idle, evictable
+    b.invoke();
+    b.patient = false; // b's second invocation has just been queued
+    b.invoke();
+    expect([a.live, a.evicted, b.live, b.queued]).toEqual([1, 0, 1, 1]);
+    // Its busy worker frees up first: no cold start on either side.
+    b.finish();
+    expect([a.live, a.evicted, b.live, b.queued]).toEqual([1, 0, 1, 0]);
+    // Queued again, and this time it waits past the break-even: then a's idle worker goes.
+    b.invoke();
+    expect([a.evicted, b.queued]).toEqual([0, 1]);
+    b.patient = true;
+    b.wake();
+    expect([a.live, a.evicted, b.live, b.queued]).toEqual([0, 1, 2, 0]);
+  });
+
+  it('keeps a worker that has just gone idle for its keepMs, then gives its slot to a function that waits', async () => {
+    const budget = new WorkerBudget(2);
+    const a = new FakeFunction(budget, 'a');
+    const b = new FakeFunction(budget, 'b');
+    a.keepMs = 100;
+    a.invoke();
+    b.invoke();
+    b.invoke(); // b waits (long enough, it says) for a second worker
+    a.finish(); // a's worker goes idle: kept 100 ms, as a's next invocation may come first
+    expect([a.live, a.evicted, b.live, b.queued]).toEqual([1, 0, 1, 1]);
+    expect(budget.canStart(b)).toBe(false);
+    a.invoke(); // and it did: a reuses its warm worker
+    expect([a.live, a.evicted, a.queued]).toEqual([1, 0, 0]);
+    a.finish();
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    // Past its keepMs, the budget looked again by itself: a's worker went, b got the slot.
+    expect([a.live, a.evicted, b.live, b.queued]).toEqual([0, 1, 2, 0]);
   });
 
   it('hands a worker that goes idle to a function that waits (evicted, its slot given)', () => {
