@@ -6,7 +6,8 @@ import type { Reporter, TestModule, TestSpecification } from 'vitest/node';
  * Records every vitest run's wall time and outcome in `.local/last-test-run.json` (`full`: every
  * test file of every project ran), and a full run also in `.local/last-full-test-run.json`, which a
  * later partial run (one file, one project, `test:replication-off`) leaves alone: the `test-suite`
- * row of `npm run bench` reads that one. Reports nothing.
+ * row of `npm run bench` reads that one, with each file's time (import, setup and tests: where the
+ * wall time goes). Reports nothing.
  */
 export default class TimingReporter implements Reporter {
   private files = 0;
@@ -24,6 +25,16 @@ export default class TimingReporter implements Reporter {
     }).length;
     let passed = 0;
     let failed = 0;
+    const files = modules
+      .map((module) => {
+        const d = module.diagnostic();
+        return {
+          file: path.relative(root, module.moduleId),
+          project: module.project.name,
+          ms: Math.round(d.collectDuration + d.setupDuration + d.duration),
+        };
+      })
+      .sort((a, b) => b.ms - a.ms);
     for (const module of modules) {
       for (const test of module.children.allTests()) {
         const state = test.result().state;
@@ -41,6 +52,7 @@ export default class TimingReporter implements Reporter {
         passed,
         failed,
         full,
+        files,
       },
       null,
       2,

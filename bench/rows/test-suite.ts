@@ -15,6 +15,28 @@ export interface RecordedTestRun {
   passed: number;
   failed: number;
   full: boolean;
+  /** Each file's import, setup and test time, slowest first (runs recorded since 2026-12-02). */
+  files?: { file: string; project: string; ms: number }[];
+}
+
+/**
+ * Where a run's time went, from its files' times: per project (summed: files of one project may run
+ * side by side, integration's one at a time) and the slowest files.
+ *
+ * @example
+ * whereTimeGoes([{ file: 'test/integration/a.test.ts', project: 'integration', ms: 90_000 }]);
+ * // 'files by project: integration 1.5 min; slowest: integration/a 1.5 min'
+ */
+export function whereTimeGoes(files: NonNullable<RecordedTestRun['files']>, top = 5): string {
+  const byProject = new Map<string, number>();
+  for (const f of files) byProject.set(f.project, (byProject.get(f.project) ?? 0) + f.ms);
+  const min = (ms: number) => `${(ms / 60_000).toFixed(1)} min`;
+  const projects = [...byProject].sort((a, b) => b[1] - a[1]).map(([p, ms]) => `${p} ${min(ms)}`);
+  const slowest = [...files]
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, top)
+    .map((f) => `${f.file.replace(/^test\//, '').replace(/\.test\.ts$/, '')} ${min(f.ms)}`);
+  return `files by project: ${projects.join(', ')}; slowest: ${slowest.join(', ')}`;
 }
 
 export const row: BenchRow = {
@@ -60,7 +82,18 @@ export const row: BenchRow = {
           `${how}; ${run.passed} passed, ${run.failed} failed`,
         ),
       ],
-      goals: run.full ? [goal('npm test wall time on this machine', minutes, '<=', 4, 'min', how)] : [],
+      goals: run.full
+        ? [
+            goal(
+              'npm test wall time on this machine',
+              minutes,
+              '<=',
+              4,
+              'min',
+              run.files?.length ? `${how}; ${whereTimeGoes(run.files)}` : how,
+            ),
+          ]
+        : [],
       notes: [how],
     };
   },
