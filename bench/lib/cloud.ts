@@ -174,20 +174,37 @@ export function treeCpuSeconds(rootPid: number): number {
 export function treeCpuByKind(rootPid: number): Record<string, number> {
   const seconds: Record<string, number> = {};
   for (const p of processTree(rootPid)) {
-    try {
-      // Fields after the command name (which may hold spaces), which ends with the last ')'.
-      const stat = readFileSync(`/proc/${p.pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // fields[0] is field 3 (state): utime, stime, cutime, cstime are fields 14–17.
-      let ticks = 0;
-      for (const i of [11, 12, 13, 14]) ticks += Number(fields[i] ?? 0);
-      const kind = processKind(p, rootPid);
-      seconds[kind] = (seconds[kind] ?? 0) + ticks / 100;
-    } catch {
-      // ended meanwhile
-    }
+    const stat = procStat(p.pid);
+    if (!stat) continue; // ended meanwhile
+    const kind = processKind(p, rootPid);
+    seconds[kind] = (seconds[kind] ?? 0) + (stat.ticks + stat.childTicks) / 100;
   }
   return seconds;
+}
+
+/**
+ * A process's `/proc/<pid>/stat`: its parent, its own CPU (utime + stime, fields 14–15) and that of
+ * its children that have ended (cutime + cstime, 16–17), in clock ticks of 1/100 s, and its start
+ * time (22), which tells a reused pid apart. Undefined once it has ended.
+ */
+function procStat(
+  pid: number,
+): { ppid: number; ticks: number; childTicks: number; started: string } | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // Fields after the command name (which may hold spaces), which ends with the last ')';
+  // fields[0] is field 3 (state).
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return {
+    ppid: Number(f[1]),
+    ticks: Number(f[11] ?? 0) + Number(f[12] ?? 0),
+    childTicks: Number(f[13] ?? 0) + Number(f[14] ?? 0),
+    started: f[19] ?? '',
+  };
 }
 
 /**
@@ -231,18 +248,11 @@ export class TreeCpuMeter {
 
   #sample(first: boolean): void {
     // Only /proc/<pid>/stat of every process (ppid, CPU, start time): cheap enough every 200 ms.
-    const stats = new Map<number, { ppid: number; ticks: number; started: string }>();
+    const stats = new Map<number, NonNullable<ReturnType<typeof procStat>>>();
     for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
-      try {
-        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        // fields[0] is field 3 (state): ppid is field 4, utime and stime 14 and 15, start time 22.
-        const ticks = Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
-        stats.set(Number(entry), { ppid: Number(fields[1]), ticks, started: fields[19] ?? '' });
-      } catch {
-        // ended meanwhile: its last sample stands
-      }
+      const stat = procStat(Number(entry));
+      if (stat) stats.set(Number(entry), stat); // else ended meanwhile: its last sample stands
     }
     const children = new Map<number, number[]>();
     for (const [pid, { ppid }] of stats) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
