@@ -206,11 +206,11 @@ describe('POST /consistency/experiments', () => {
       const predicted = curve.reduce((sum, p) => sum + (p.predicted ?? 0) * p.trials, 0);
       return (measured - predicted) / 400;
     };
-    // The probe's W is a low estimate of the trials' (README: 0.07–0.10 more stale at t = 1–10 ms in
-    // 2,000 trials, 0.14 in all 400 here under CI's load): never above the measurement, never far below.
-    expect(gap('replica read')).toBeGreaterThanOrEqual(-0.05);
-    expect(gap('replica read')).toBeLessThanOrEqual(0.25);
-    // The index's is the lag model's own: within 0.1 (≈ 4 standard deviations).
+    // Both within 0.1 (≈ 4 standard deviations) of their prediction: the index's is the lag model's
+    // own, the replica's P(W > t) from one probe row per delay (README: within 0.029 at every t over
+    // 2,000 trials; the probe polls about every millisecond, each W taken between the last miss and
+    // the first hit, so a machine too loaded to poll on time blurs it: -0.075 at load average 9).
+    expect(Math.abs(gap('replica read'))).toBeLessThanOrEqual(0.1);
     expect(Math.abs(gap('Query GSI byGroup'))).toBeLessThanOrEqual(0.1);
   });
 
