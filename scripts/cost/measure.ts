@@ -16,19 +16,14 @@ import {
   startDynamoDbMeter,
   startS3Meter,
 } from './meter.ts';
+import type { ResultRow } from '../../shared/lab/domain/report.ts';
 import type { MeasuredRun, Quantities } from './model.ts';
-
-export interface LabReads {
-  strategy: string;
-  ops: number;
-  readUnits: number;
-}
 
 export async function measure(options: {
   root: string;
   sizes?: { browse: number; cart: number; order: number };
   log?: (message: string) => void;
-}): Promise<{ run: MeasuredRun; lab: LabReads[] }> {
+}): Promise<{ run: MeasuredRun; lab: ResultRow[] }> {
   const sizes = options.sizes ?? { browse: 60, cart: 30, order: 20 };
   const log = options.log ?? (() => {});
   const stateDir = path.join(options.root, '.local', `cost-${process.pid}`);
@@ -194,7 +189,7 @@ export async function measure(options: {
     type LabReport = {
       experimentId?: string;
       status?: string;
-      results?: { store: string; strategy: string; ops: number; capacityUnits?: { read: number } }[];
+      results?: ResultRow[];
     };
     let report = await api<LabReport>('POST', '/consistency/experiments', admin, {
       scenario: 'read-after-write',
@@ -207,9 +202,7 @@ export async function measure(options: {
       await new Promise((r) => setTimeout(r, 1000));
       report = await api<LabReport>('GET', `/consistency/experiments/${report.experimentId}`, admin);
     }
-    const lab = (report.results ?? [])
-      .filter((r) => r.store === 'dynamodb' && r.capacityUnits)
-      .map((r) => ({ strategy: r.strategy, ops: r.ops, readUnits: r.capacityUnits?.read ?? 0 }));
+    const lab = report.results ?? [];
     return {
       run: {
         source: `local cloud run ${new Date().toISOString()} (target local, stage dev): platform.report records, DynamoDB ConsumedCapacity and S3 requests through metering proxies`,

@@ -3,6 +3,7 @@
  * cloud, see measure.ts) × a load (orders per day and a browse:cart:order mix) × the price table
  * (prices.json) → dollars per month per service. Pure arithmetic, unit-tested on fixed input.
  */
+import type { ResultRow } from '../../shared/lab/domain/report.ts';
 import pricesFile from './prices.json' with { type: 'json' };
 
 export type Prices = typeof pricesFile;
@@ -146,17 +147,23 @@ export function estimate(run: MeasuredRun, load: Load, prices: Prices = PRICES):
   };
 }
 
-/** The lab's price of strong reads: dollars per million reads, from the read units it measured. */
+/**
+ * The lab's price of strong reads: dollars per million reads, from the read units its DynamoDB rows
+ * measured (the lab's own report rows, so a renamed field fails the type check, not the output).
+ *
+ * @example
+ * strongReadPrice(report.results); // [{ strategy: 'GetItem (eventual)', unitsPerRead: 0.5, ... }, ...]
+ */
 export function strongReadPrice(
-  measured: { strategy: string; ops: number; readUnits: number }[],
+  rows: readonly Pick<ResultRow, 'store' | 'strategy' | 'operations' | 'capacityUnits'>[],
   prices: Prices = PRICES,
 ): { strategy: string; unitsPerRead: number; dollarsPerMillionReads: number }[] {
-  return measured
-    .filter((m) => m.ops > 0)
-    .map((m) => {
-      const unitsPerRead = m.readUnits / m.ops;
+  return rows
+    .filter((r) => r.store === 'dynamodb' && r.capacityUnits && r.operations > 0)
+    .map((r) => {
+      const unitsPerRead = (r.capacityUnits?.read ?? 0) / r.operations;
       return {
-        strategy: m.strategy,
+        strategy: r.strategy,
         unitsPerRead,
         dollarsPerMillionReads: unitsPerRead * prices.dynamodb.readRequestUnitsPerMillion,
       };

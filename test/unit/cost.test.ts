@@ -119,10 +119,20 @@ describe('cost model', () => {
   });
 
   it('prices strong reads from the read units the lab measured', () => {
-    const [eventual, strong] = strongReadPrice([
-      { strategy: 'GetItem (eventual)', ops: 50, readUnits: 25 },
-      { strategy: 'GetItem ConsistentRead', ops: 50, readUnits: 50 },
+    // Rows as the lab reports them (read-after-write): only DynamoDB's have read units.
+    const row = (store: 'dynamodb' | 'postgres', strategy: string, read?: number) => ({
+      store,
+      strategy,
+      operations: 50,
+      ...(read === undefined ? {} : { capacityUnits: { read, write: 50 } }),
+    });
+    const priced = strongReadPrice([
+      row('dynamodb', 'GetItem (eventual)', 25),
+      row('dynamodb', 'GetItem ConsistentRead', 50),
+      row('postgres', 'primary read'),
     ]);
+    expect(priced.map((p) => p.strategy)).toEqual(['GetItem (eventual)', 'GetItem ConsistentRead']);
+    const [eventual, strong] = priced;
     expect(eventual?.dollarsPerMillionReads).toBeCloseTo(
       0.5 * PRICES.dynamodb.readRequestUnitsPerMillion,
       10,
