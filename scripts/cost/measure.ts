@@ -8,6 +8,7 @@ import { rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud/local-cloud.ts';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER, signToken } from '../../shared/auth/jwt.ts';
+import type { ResultRow } from '../../shared/lab/domain/report.ts';
 import {
   type DynamoDbCounters,
   lambdaUsage,
@@ -16,7 +17,6 @@ import {
   startDynamoDbMeter,
   startS3Meter,
 } from './meter.ts';
-import type { ResultRow } from '../../shared/lab/domain/report.ts';
 import type { MeasuredRun, Quantities } from './model.ts';
 
 export async function measure(options: {
