@@ -229,7 +229,8 @@ export class DynamoDbReplication {
     const marker = this.options.cleanMarker;
     const trusted = marker !== undefined && existsSync(marker);
     if (marker) rmSync(marker, { force: true });
-    for (const table of await this.listBaseTables()) await this.syncCopies(table, !trusted);
+    // Table by table at once: a start waits for the slowest table, not for the sum of them.
+    await Promise.all((await this.listBaseTables()).map((table) => this.syncCopies(table, !trusted)));
     this.server = createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 30_000;
     await new Promise<void>((resolve, reject) => {
