@@ -11,13 +11,16 @@
  * package's `DynamoDBLocal_lib`; nothing else in the jar changes.
  *
  * Safe against crashes and upgrades: the archive is written under a temporary name and renamed only
- * after the JVM exited by itself (a SIGKILL mid-write leaves no archive, the next run records
- * again); the directory is keyed by the jar's and the JVM's path, size and mtime (another version of
- * either: rebuilt); `-XX:+VerifySharedSpaces` checks the archive's checksums when mapping it, and
- * with the default `-Xshare:auto` a JVM that cannot use an archive runs without it.
+ * after the JVM exited as asked (exit code 0, or 143 for our SIGTERM) with a dynamic archive's magic
+ * number at its start (a SIGKILL mid-write leaves no archive, the next run records again); the
+ * directory is keyed by the jar's and the JVM's path, size and mtime (another version of either:
+ * rebuilt); the JVM checks the archive's header (version, JVM, class path, size) when it maps it,
+ * and with the default `-Xshare:auto` a JVM that cannot use an archive runs without it.
+ * `-XX:+VerifySharedSpaces` (a checksum of the whole 38 MB archive) is not used: it took back 0.4 of
+ * the 1.5 CPU-s the archive saves.
  */
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { delimiter, dirname, join } from 'node:path';
 import { crc32, inflateRawSync } from 'node:zlib';
 
@@ -30,7 +33,7 @@ export interface ClassArchive {
   /** Whether this run records the archive (it is written when the JVM exits). */
   recording: boolean;
   /** After the JVM has exited: keeps the recorded archive when it exited by itself (no signal of ours killed it). */
-  finish(exit: { signal: NodeJS.Signals | null } | undefined): Promise<void>;
+  finish(exit: { code: number | null; signal: NodeJS.Signals | null } | undefined): Promise<void>;
 }
 
 const ARCHIVE = 'classes.jsa';
@@ -70,16 +73,31 @@ export async function prepareClassArchive(options: {
   const recordingRun = !existsSync(archive);
   return {
     jar: copy,
-    jvmArgs: recordingRun
-      ? ['-XX:+VerifySharedSpaces', `-XX:ArchiveClassesAtExit=${recording}`]
-      : ['-XX:+VerifySharedSpaces', `-XX:SharedArchiveFile=${archive}`],
+    jvmArgs: recordingRun ? [`-XX:ArchiveClassesAtExit=${recording}`] : [`-XX:SharedArchiveFile=${archive}`],
     recording: recordingRun,
     async finish(exit) {
       if (!recordingRun) return;
-      if (exit && exit.signal === null && existsSync(recording)) await rename(recording, archive);
+      const clean = exit && exit.signal === null && (exit.code === 0 || exit.code === 143);
+      if (clean && (await hasArchiveMagic(recording))) await rename(recording, archive);
       else await rm(recording, { force: true });
     },
   };
+}
+
+/** Whether `file` starts with the magic number of a dynamic CDS archive (0xf00baba8, little-endian here). */
+async function hasArchiveMagic(file: string): Promise<boolean> {
+  try {
+    const handle = await open(file, 'r');
+    try {
+      const head = Buffer.alloc(4);
+      const { bytesRead } = await handle.read(head, 0, 4, 0);
+      return bytesRead === 4 && (head.readUInt32LE(0) === 0xf00baba8 || head.readUInt32BE(0) === 0xf00baba8);
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return false;
+  }
 }
 
 /** Path, size and mtime of a file: another version of it means another key. */
