@@ -4,10 +4,16 @@
  *   -c target=aws|localstack|local   (default aws)
  *   -c stage=dev|prod                 (default dev)
  */
-import { App } from 'aws-cdk-lib';
-import { readConfig } from './config.ts';
-import { buildShop } from './shop.ts';
+import { prebuildAll } from './constructs/bundles.ts';
 
+// The functions' bundles build in esbuild's process while aws-cdk-lib and the stacks load here.
+const bundles = prebuildAll();
+const [{ App }, { readConfig }, { buildShop }] = await Promise.all([
+  import('aws-cdk-lib'),
+  import('./config.ts'),
+  import('./shop.ts'),
+]);
+await bundles;
 const app = new App();
 buildShop(app, readConfig(app));
 app.synth();

@@ -1,5 +1,5 @@
+import { createRequire } from 'node:module';
 import { type App, Tags, Validations } from 'aws-cdk-lib';
-import cdkNag from 'cdk-nag';
 import type { ShopConfig } from './config.ts';
 import { applySuppressions } from './nag.ts';
 import { ChaosStack, prepareForFisLambdaActions } from './stacks/chaos-stack.ts';
@@ -118,6 +118,8 @@ export function buildShop(app: App, config: ShopConfig): Shop {
   // The local cloud's own synth may skip the checks for speed (-c shop:nag=false): they do not change
   // the template, and `npm run synth`, deploys, the infra tests and CI always run them.
   if (app.node.tryGetContext('shop:nag') !== false && app.node.tryGetContext('shop:nag') !== 'false') {
+    // Loaded only here (about 0.9 s of module loading that a synth without the checks skips).
+    const cdkNag = createRequire(import.meta.url)('cdk-nag') as typeof import('cdk-nag');
     Validations.of(app).addPlugins(new cdkNag.AwsSolutionsChecks(app, { verbose: true }));
   }
   return shop;

@@ -99,7 +99,16 @@ export function buildAll(
   ) => esbuild.BuildResult<ReturnType<typeof buildOptions>> = esbuild.buildSync,
 ): Map<string, Bundle> {
   const options = buildOptions(entries, root);
-  const result = build(options);
+  return bundlesOf(build(options), entries, options, root);
+}
+
+/** The bundles of a build's output files, by entry. */
+function bundlesOf(
+  result: esbuild.BuildResult<ReturnType<typeof buildOptions>>,
+  entries: string[],
+  options: ReturnType<typeof buildOptions>,
+  root: string,
+): Map<string, Bundle> {
   const files = new Map(result.outputFiles.map((f) => [f.path, f.contents]));
   const bundles = new Map<string, Bundle>();
   for (const entry of entries) {
@@ -117,11 +126,31 @@ export function buildAll(
 }
 
 let all: Map<string, Bundle> | undefined;
+let prebuildFailure: { error: unknown } | undefined;
+
+/**
+ * Runs the build of all handlers in the background (esbuild's own process, on every core) so that
+ * the app can load aws-cdk-lib meanwhile (about 2 CPU-s of module loading on one core); the assets
+ * then take their files from it. The same options and output as {@link bundleOf}'s own build; a
+ * failed build is thrown by the first `bundleOf`, as its own build would have thrown it.
+ */
+export async function prebuildAll(): Promise<void> {
+  const entries = handlerEntries();
+  const options = buildOptions(entries);
+  try {
+    all = bundlesOf(await esbuild.build(options), entries, options, PROJECT_ROOT);
+  } catch (error) {
+    prebuildFailure = { error };
+  } finally {
+    await esbuild.stop(); // the async API's service process; later builds are synchronous
+  }
+}
 
 /** One handler's bundle, from the build of all handlers (run on the first call of a synth). */
 export function bundleOf(entry: string): Bundle {
   const entries = handlerEntries();
   if (!entries.includes(entry)) throw new Error(`bundles: ${entry} is not a handler under ${HANDLERS_DIR}/`);
+  if (prebuildFailure) throw prebuildFailure.error;
   all ??= buildAll(entries);
   const bundle = all.get(entry);
   if (!bundle) throw new Error(`bundles: ${entry} was added after the build of this synth`);

@@ -37,6 +37,8 @@ export interface DeployState {
       properties?: Record<string, unknown>;
     }
   >;
+  /** Keys of the state machine definitions that passed validation (`validationKey`), newest first. */
+  validatedStateMachines?: string[];
 }
 
 export interface DeployEnvironment {

@@ -3,41 +3,82 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
 import {
   DEFAULT_LAG_MODEL,
   formatLagModel,
   lagMeanMs,
   parseLagModel,
 } from '../../shared/lab/domain/lag-model.ts';
-import { ConsoleServer, LogBuffer } from '../console/server.ts';
-import { freePort, startAll } from '../emulators/index.ts';
-import { LocalEventBridge } from '../eventbridge/bus.ts';
-import { LocalExperiments } from '../faults/experiments.ts';
-import { FaultController, handleFaultRequest } from '../faults/index.ts';
-import { LambdaRuntime, WorkerBudget } from '../lambda/runtime.ts';
-import { startDynamoDbReplication } from '../replication/dynamodb.ts';
-import {
-  adoptPromotedPrimary,
-  linkFaultKinds,
-  type PostgresReplicaSet,
-  startReplicaSet,
-} from '../replication/failover.ts';
-import {
-  GLOBAL_LAB_TABLE,
-  type GlobalTableRegions,
-  REGIONS,
-  startGlobalTableRegions,
-} from '../replication/global-table.ts';
+import { LogBuffer } from '../console/log-buffer.ts';
+import { freePort, type LocalEmulators, startAll } from '../emulators/index.ts';
+import type { Emulator, PostgresEmulator } from '../emulators/types.ts';
+import type { LocalEventBridge } from '../eventbridge/bus.ts';
+import type { LocalExperiments } from '../faults/experiments.ts';
+import type { FaultController } from '../faults/index.ts';
+import type { LambdaRuntime } from '../lambda/runtime.ts';
+import { adoptPromotedPrimary, type PostgresReplicaSet } from '../replication/failover.ts';
+import type { GlobalTableRegions } from '../replication/global-table.ts';
 import type { Link } from '../replication/link.ts';
 import type { PostgresStandby } from '../replication/postgres.ts';
-import { LocalStepFunctions } from '../stepfunctions/service.ts';
+import type { LocalStepFunctions } from '../stepfunctions/service.ts';
 import { ACCOUNT_ID, REGION } from './account.ts';
 import { readAssembly, synthesize } from './assembly.ts';
 import { ensureControlToken, isControlAuthorized, redactSecrets } from './control-token.ts';
-import { type CustomResourceResponse, type Deployment, type DeployState, deployStacks } from './deploy.ts';
+import type { CustomResourceResponse, Deployment, DeployState } from './deploy.ts';
 import { ensureSigningKey, type SigningKey } from './signing-key.ts';
+
+/**
+ * What the cloud needs once its emulators run (the AWS SDK clients, the Lambda runtime, the bus, the
+ * deploy, the console...): imported while the emulators start, not before (about 0.5 s of module
+ * loading that the JVM's start would otherwise wait for).
+ */
+const loadServices = async () => {
+  const [
+    dynamodb,
+    s3,
+    consoleServer,
+    bus,
+    experiments,
+    faults,
+    runtime,
+    replication,
+    failover,
+    global,
+    sfn,
+    deploy,
+  ] = await Promise.all([
+    import('@aws-sdk/client-dynamodb'),
+    import('@aws-sdk/client-s3'),
+    import('../console/server.ts'),
+    import('../eventbridge/bus.ts'),
+    import('../faults/experiments.ts'),
+    import('../faults/index.ts'),
+    import('../lambda/runtime.ts'),
+    import('../replication/dynamodb.ts'),
+    import('../replication/failover.ts'),
+    import('../replication/global-table.ts'),
+    import('../stepfunctions/service.ts'),
+    import('./deploy.ts'),
+  ]);
+  return {
+    DynamoDBClient: dynamodb.DynamoDBClient,
+    S3Client: s3.S3Client,
+    ConsoleServer: consoleServer.ConsoleServer,
+    LocalEventBridge: bus.LocalEventBridge,
+    LocalExperiments: experiments.LocalExperiments,
+    FaultController: faults.FaultController,
+    LambdaRuntime: runtime.LambdaRuntime,
+    WorkerBudget: runtime.WorkerBudget,
+    startDynamoDbReplication: replication.startDynamoDbReplication,
+    linkFaultKinds: failover.linkFaultKinds,
+    startReplicaSet: failover.startReplicaSet,
+    GLOBAL_LAB_TABLE: global.GLOBAL_LAB_TABLE,
+    REGIONS: global.REGIONS,
+    startGlobalTableRegions: global.startGlobalTableRegions,
+    LocalStepFunctions: sfn.LocalStepFunctions,
+    deployStacks: deploy.deployStacks,
+  };
+};
 
 export { ACCOUNT_ID, REGION };
 
@@ -216,71 +257,112 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
 
   try {
     const t0 = performance.now();
-    const [emulators, stacks, signingKey] = await Promise.all([
-      startAll({
-        stateDir,
-        databaseUrl: options.databaseUrl,
-        ports: options.emulatorPorts,
-        unsafeFastPostgres: options.unsafeFastPostgres,
-        // Postgres' own lines (crash recovery, a stale lock cleared, FATALs) go to the log; the
-        // others' request logs would drown it.
-        onLog: (name, line) => {
-          // (not the readiness probe's "the database system is starting up", several a second)
-          if (name === 'postgres' && !line.includes('is starting up'))
-            log({ source: 'postgres', message: line });
-        },
-      }).then((e) => {
+    // Each part starts as soon as what it needs is there: the services' modules load while the
+    // emulators start, the Postgres standby starts once Postgres answers and the DynamoDB replication
+    // once DynamoDB Local does (DynamoDB Local's JVM is the slowest to start).
+    let startedEmulators: LocalEmulators | undefined;
+    stoppers.push(async () => {
+      await startedEmulators?.stop();
+    });
+    const postgresUp = deferred<PostgresEmulator>();
+    const dynamodbUp = deferred<Emulator>();
+    // The synth check and the module loading wait until the emulators' processes are started: on the
+    // main thread before that, they delayed DynamoDB Local's spawn by about 0.5 s.
+    const spawned = deferred<void>();
+    const toSpawn = new Set(['dynamodb', 's3', ...(options.databaseUrl ? [] : ['postgres'])]);
+    const emulatorsStarting = startAll({
+      stateDir,
+      databaseUrl: options.databaseUrl,
+      ports: options.emulatorPorts,
+      unsafeFastPostgres: options.unsafeFastPostgres,
+      dynamodbClassArchive: true,
+      onSpawn: (name) => {
+        toSpawn.delete(name);
+        if (toSpawn.size === 0) spawned.resolve();
+      },
+      onReady: (name, emulator) => {
+        if (name === 'postgres') postgresUp.resolve(emulator as PostgresEmulator);
+        if (name === 'dynamodb') dynamodbUp.resolve(emulator);
+      },
+      // Postgres' own lines (crash recovery, a stale lock cleared, FATALs) go to the log; the
+      // others' request logs would drown it.
+      onLog: (name, line) => {
+        // (not the readiness probe's "the database system is starting up", several a second)
+        if (name === 'postgres' && !line.includes('is starting up'))
+          log({ source: 'postgres', message: line });
+      },
+    }).then(
+      (e) => {
+        startedEmulators = e;
+        spawned.resolve();
         mark('emulators', t0);
         return e;
-      }),
-      synthesize({
-        root: options.root,
-        outdir: assemblyDir,
-        context: { target: 'local', stage, 'shop:nag': false },
-      }).then((s) => {
-        mark(s.cached ? 'synth (cached)' : 'synth', t0);
+      },
+      (error: unknown) => {
+        spawned.resolve();
+        postgresUp.reject(error);
+        dynamodbUp.reject(error);
+        throw error;
+      },
+    );
+    const assembly = spawned.promise
+      .then(() =>
+        synthesize({
+          root: options.root,
+          outdir: assemblyDir,
+          context: { target: 'local', stage, 'shop:nag': false },
+        }),
+      )
+      .then((s) => {
+        // Its own duration: it starts once the emulators' processes are started.
+        timings[s.cached ? 'synth (cached)' : 'synth'] = Math.round(s.durationMs);
         // Read (and schema-check) the assembly while the emulators are still starting.
         return readAssembly(assemblyDir);
-      }),
-      ensureSigningKey(path.join(stateDir, 'keys')),
-    ]);
-    stoppers.push(() => emulators.stop());
+      });
+    const servicesLoading = spawned.promise.then(loadServices);
 
     // Replicas (local/replication/): DynamoDB behind a replicating proxy, Postgres with a streaming standby.
     const replicationMarker = path.join(stateDir, 'dynamodb', 'replication-clean');
-    let dynamodbEndpoint = emulators.dynamodb.endpoint;
-    let postgresSet: PostgresReplicaSet | undefined;
-    let regions: GlobalTableRegions | undefined;
     const links = new Map<string, Link>();
-    if (lagModel.kind === 'off') {
-      rmSync(replicationMarker, { force: true }); // the copies fall behind while replication is off
-    } else {
-      const t2 = performance.now();
-      const replication = await startDynamoDbReplication({
-        upstream: emulators.dynamodb.endpoint,
-        model: lagModel,
-        cleanMarker: replicationMarker,
-        log,
-      });
-      stoppers.push(() => replication.stop());
-      dynamodbEndpoint = replication.endpoint;
-      if (!options.databaseUrl) {
-        const set = await startReplicaSet({
-          stateDir,
-          primary: emulators.postgres,
-          applyDelayMs:
-            options.postgresApplyDelayMs ??
-            (process.env.SHOP_PG_APPLY_DELAY_MS
-              ? Number(process.env.SHOP_PG_APPLY_DELAY_MS)
-              : Math.round(lagMeanMs(lagModel))),
+    // Its time in the ready line is what it takes after DynamoDB Local answered (the Postgres standby
+    // started earlier, while the JVM was starting): what it adds to the start.
+    let dynamodbAnswered: number | undefined;
+    const replicating = async () => {
+      const { startDynamoDbReplication, startReplicaSet, startGlobalTableRegions } = await servicesLoading;
+      const setStarting = options.databaseUrl
+        ? undefined
+        : postgresUp.promise.then(async (primary) => {
+            const set = await startReplicaSet({
+              stateDir,
+              primary,
+              applyDelayMs:
+                options.postgresApplyDelayMs ??
+                (process.env.SHOP_PG_APPLY_DELAY_MS
+                  ? Number(process.env.SHOP_PG_APPLY_DELAY_MS)
+                  : Math.round(lagMeanMs(lagModel))),
+              log,
+            });
+            links.set('postgres-replication', set.replication);
+            stoppers.push(() => set.stop());
+            return set;
+          });
+      const proxyStarting = dynamodbUp.promise.then(async (dynamodb) => {
+        dynamodbAnswered = performance.now();
+        const replication = await startDynamoDbReplication({
+          upstream: dynamodb.endpoint,
+          model: lagModel,
+          cleanMarker: replicationMarker,
           log,
         });
-        postgresSet = set;
-        links.set('postgres-replication', set.replication);
-        stoppers.push(() => set.stop());
+        stoppers.push(() => replication.stop());
+        return replication;
+      });
+      const [set, proxy] = await allOrFirstError([setStarting, proxyStarting] as const);
+      let regions: GlobalTableRegions | undefined;
+      if (set) {
         // Two regions for the partition scenario: a global table and the us path to the eu primary.
         const globalRegions = await startGlobalTableRegions({
-          upstream: emulators.dynamodb.endpoint,
+          upstream: (await dynamodbUp.promise).endpoint,
           postgresUrl: set.url,
           log,
         });
@@ -288,8 +370,36 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         links.set('regions', globalRegions.link);
         stoppers.push(() => globalRegions.stop());
       }
-      mark('replication', t2);
-    }
+      if (dynamodbAnswered !== undefined) mark('replication', dynamodbAnswered);
+      return { set, proxy, regions };
+    };
+    if (lagModel.kind === 'off') rmSync(replicationMarker, { force: true }); // the copies fall behind while replication is off
+    // Everything settles before a failure is thrown, so that what did start is stopped.
+    const [emulators, stacks, signingKey, services, replicas] = await allOrFirstError([
+      emulatorsStarting,
+      assembly,
+      ensureSigningKey(path.join(stateDir, 'keys')),
+      servicesLoading,
+      lagModel.kind === 'off' ? undefined : replicating(),
+    ] as const);
+    const {
+      ConsoleServer,
+      DynamoDBClient,
+      FaultController,
+      GLOBAL_LAB_TABLE,
+      LambdaRuntime,
+      LocalEventBridge,
+      LocalExperiments,
+      LocalStepFunctions,
+      REGIONS,
+      S3Client,
+      WorkerBudget,
+      deployStacks,
+      linkFaultKinds,
+    } = services;
+    const dynamodbEndpoint = replicas?.proxy.endpoint ?? emulators.dynamodb.endpoint;
+    const postgresSet: PostgresReplicaSet | undefined = replicas?.set;
+    const regions = replicas?.regions;
 
     const servicesServer = await listen(createServer(), 0);
     stoppers.push(() => close(servicesServer));
@@ -547,6 +657,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     writeFileSync(path.join(stateDir, 'endpoints.json'), JSON.stringify(endpointsFile, null, 2));
     stoppers.push(async () => rmSync(path.join(stateDir, 'endpoints.json'), { force: true }));
     mark('total', started);
+    // The web console's SPA is built now that the cloud is ready (its first page waits for it).
+    setImmediate(() => void consoleServer.build());
     // Runs first on stop: thaw and restart whatever a fault froze or killed, before anything waits on it.
     stoppers.push(async () => {
       await faults.healAll('stop');
@@ -629,6 +741,7 @@ async function control(
       });
     }
     if (resource === 'faults') {
+      const { handleFaultRequest } = await import('../faults/index.ts');
       const answer = await handleFaultRequest(ctx.faults, req.method ?? 'GET', id, body);
       return reply(answer.status, answer.body);
     }
@@ -734,4 +847,28 @@ function listen(server: Server, port: number): Promise<Server> {
 function close(server: Server): Promise<void> {
   server.closeAllConnections();
   return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** A promise with its resolve and reject; rejecting it unobserved is not an unhandled rejection. */
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  let reject!: (reason: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => {});
+  return { promise, resolve, reject };
+}
+
+/** Like Promise.all, but waits for every promise to settle before rejecting with the first failure. */
+async function allOrFirstError<T extends readonly unknown[]>(
+  promises: T,
+): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as {
+    -readonly [K in keyof T]: Awaited<T[K]>;
+  };
 }

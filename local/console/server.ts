@@ -3,27 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER, signToken } from '../../shared/auth/jwt.ts';
 import { buildConsole, contentSecurityPolicy } from '../../web/build.ts';
 import type { SigningKey } from '../cloud/signing-key.ts';
+import type { LogBuffer } from './log-buffer.ts';
 
-/** The last log lines of the local cloud, for the console's "recent logs per function". */
-export class LogBuffer {
-  private readonly lines: Record<string, unknown>[] = [];
-  private readonly capacity: number;
-
-  constructor(capacity = 2000) {
-    this.capacity = capacity;
-  }
-
-  push(entry: Record<string, unknown>): void {
-    this.lines.push({ time: new Date().toISOString(), ...entry });
-    if (this.lines.length > this.capacity) this.lines.splice(0, this.lines.length - this.capacity);
-  }
-
-  /** The newest `limit` lines (oldest first), of one function when given. */
-  recent(limit: number, fn?: string): Record<string, unknown>[] {
-    const lines = fn ? this.lines.filter((l) => l.function === fn) : this.lines;
-    return lines.slice(-limit);
-  }
-}
+export { LogBuffer } from './log-buffer.ts';
 
 export interface ConsoleServerOptions {
   signingKey: SigningKey;
@@ -72,10 +54,13 @@ export class ConsoleServer {
     this.server = createServer((req, res) => void this.handle(req, res));
   }
 
-  /** Listens (before the deploy: the API's CORS origin names this port), building the SPA meanwhile. */
-  async listen(port: number): Promise<string> {
+  /**
+   * Builds the SPA (esbuild, about 0.3-0.5 CPU-s), once; the first page request waits for it. The
+   * local cloud calls this once it is ready, so the build does not compete with the start-up.
+   */
+  build(): Promise<void> {
     // A failed build is answered on each request (502 with esbuild's message), not thrown here.
-    this.built = buildConsole().then(
+    this.built ??= buildConsole().then(
       (b) => {
         this.files = b.files;
       },
@@ -84,6 +69,11 @@ export class ConsoleServer {
         this.buildError = error;
       },
     );
+    return this.built;
+  }
+
+  /** Listens (before the deploy: the API's CORS origin names this port); the SPA is built by {@link build}. */
+  async listen(port: number): Promise<string> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(port, '127.0.0.1', () => resolve());
@@ -132,7 +122,7 @@ export class ConsoleServer {
         return void res.end(body);
       }
       if (method !== 'GET' && method !== 'HEAD') return send(res, 405, { message: 'Method Not Allowed' });
-      await this.built;
+      await this.build();
       if (this.buildError)
         return send(res, 502, { message: `The console did not build: ${this.buildError.message}` });
       const name = url.pathname === '/' ? 'index.html' : url.pathname.slice(1);

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { prepareClassArchive } from './class-archive.ts';
 import { javaCommand, javaMissingMessage } from './java.ts';
 import { freePort } from './ports.ts';
 import { EmulatorStartError, ManagedProcess, waitUntilReady } from './process.ts';
@@ -22,6 +23,12 @@ export interface DynamoDbOptions extends CommonStartOptions {
    * to first request), which suits a local emulator. @defaultValue {@link DEFAULT_JVM_ARGS}
    */
   jvmArgs?: readonly string[];
+  /**
+   * Directory of a class-data-sharing archive for the JVM (see `class-archive.ts`): recorded when the
+   * JVM of the first run exits, mapped by the later ones (about half the JVM's start-up CPU). None
+   * when omitted.
+   */
+  classArchiveDir?: string;
 }
 
 /** JVM flags used unless {@link DynamoDbOptions.jvmArgs} is given. */
@@ -52,6 +59,9 @@ export async function startDynamoDb(options: DynamoDbOptions = {}): Promise<Emul
   const endpoint = `http://${hostPort(host, port)}`;
   const stateDir = options.stateDir === undefined ? undefined : resolve(options.stateDir);
   if (stateDir) await mkdir(stateDir, { recursive: true });
+  const archive = options.classArchiveDir
+    ? await prepareClassArchive({ dir: resolve(options.classArchiveDir), jar, libraryPath, java })
+    : undefined;
   options.signal?.throwIfAborted();
 
   const proc = new ManagedProcess({
@@ -59,9 +69,10 @@ export async function startDynamoDb(options: DynamoDbOptions = {}): Promise<Emul
     command: java,
     args: [
       ...(options.jvmArgs ?? DEFAULT_JVM_ARGS),
+      ...(archive?.jvmArgs ?? []),
       `-Djava.library.path=${libraryPath}`,
       '-jar',
-      jar,
+      archive?.jar ?? jar,
       '-port',
       String(port),
       '-sharedDb',
@@ -71,8 +82,14 @@ export async function startDynamoDb(options: DynamoDbOptions = {}): Promise<Emul
     cwd: stateDir ?? tmpdir(),
     onLog: options.onLog,
     stopSignal: 'SIGTERM',
-    stopTimeoutMs: 5_000,
+    // Writing the class archive at exit takes 1-3 s (up to 9 s on a loaded 2-core machine).
+    stopTimeoutMs: archive?.recording ? 30_000 : 5_000,
   });
+  options.onSpawn?.();
+  const stop = async () => {
+    await proc.stop();
+    await archive?.finish(proc.exitInfo).catch(() => {});
+  };
 
   const { DynamoDBClient, ListTablesCommand } = await import('@aws-sdk/client-dynamodb');
   const client = new DynamoDBClient({
@@ -94,7 +111,7 @@ export async function startDynamoDb(options: DynamoDbOptions = {}): Promise<Emul
       { timeoutMs: options.startTimeoutMs ?? 30_000, signal: options.signal, port },
     );
   } catch (error) {
-    await proc.stop();
+    await stop();
     if (proc.exitInfo?.error?.code === 'ENOENT') {
       throw new EmulatorStartError('dynamodb', javaMissingMessage('none'), [], { cause: error });
     }
@@ -111,7 +128,7 @@ export async function startDynamoDb(options: DynamoDbOptions = {}): Promise<Emul
     get pid() {
       return proc.exitInfo ? undefined : proc.pid;
     },
-    stop: () => proc.stop(),
+    stop,
   };
 }
 

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 
 /** Result of {@link checkJava}. */
 export type JavaCheck =
@@ -31,6 +31,20 @@ export function javaCommand(): string {
     if (existsSync(candidate)) return candidate;
   }
   return 'java';
+}
+
+/**
+ * Where the Java launcher {@link javaCommand} names is, or `undefined` when there is none: a look at
+ * `JAVA_HOME` and `PATH`, without starting a JVM (which {@link checkJava} does, 0.1-0.4 s).
+ */
+export function findJava(command: string = javaCommand()): string | undefined {
+  if (command.includes('/') || command.includes('\\')) return existsSync(command) ? command : undefined;
+  const names = process.platform === 'win32' ? [`${command}.exe`, command] : [command];
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    for (const name of names) if (existsSync(join(dir, name))) return join(dir, name);
+  }
+  return undefined;
 }
 
 /**

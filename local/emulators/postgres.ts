@@ -155,6 +155,7 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresE
 
   if (!existsSync(dataDir)) {
     log(`initialising a new cluster in ${dataDir}`);
+    options.onSpawn?.(); // initdb
     await initCluster({ binaries, runAs, stateDir, dataDir, user, password, log, unsafeFast });
   } else if (!existsSync(join(dataDir, 'PG_VERSION'))) {
     throw new EmulatorStartError(
@@ -192,6 +193,7 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresE
       signalLeaderOnly: true,
       stopTimeoutMs: 10_000,
     });
+    options.onSpawn?.();
     try {
       await waitUntilReady(proc, () => connectAndEnsureDatabase({ host, port, user, password, database }), {
         timeoutMs: options.startTimeoutMs ?? 30_000,
@@ -315,6 +317,13 @@ async function loadBinaries(): Promise<Binaries> {
 async function postgresOsUser(create: boolean): Promise<RunAs | undefined> {
   if (process.getuid?.() !== 0) return undefined;
   const lookup = async (): Promise<RunAs | undefined> => {
+    // /etc/passwd first (no process to start); `id` for users from elsewhere (NSS: LDAP...).
+    const line = (await readFile('/etc/passwd', 'utf8').catch(() => ''))
+      .split('\n')
+      .find((l) => l.startsWith('postgres:'));
+    const [, , pwUid, pwGid] = line?.split(':') ?? [];
+    if (pwUid && pwGid && /^\d+$/.test(pwUid) && /^\d+$/.test(pwGid))
+      return { uid: Number(pwUid), gid: Number(pwGid) };
     try {
       const [uid, gid] = await Promise.all([
         execFileAsync('id', ['-u', 'postgres']),

@@ -75,6 +75,7 @@ export async function startS3(options: S3Options): Promise<Emulator> {
     stopSignal: 'SIGTERM',
     stopTimeoutMs: 3_000,
   });
+  options.onSpawn?.();
 
   let ready = false;
   let failure: string | undefined;

@@ -57,6 +57,11 @@ export interface CommonStartOptions {
   startTimeoutMs?: number;
   /** Aborts the start: the half-started emulator is stopped and the promise rejects with `signal.reason`. */
   signal?: AbortSignal;
+  /**
+   * Called once the emulator's process has been started (not yet ready), e.g. to begin CPU work that
+   * would otherwise delay the spawn.
+   */
+  onSpawn?: () => void;
 }
 
 /** The host emulators bind to unless told otherwise. */

@@ -1,4 +1,8 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
 import { StateMachine as AslStateMachine } from 'aws-local-stepfunctions';
 
 /** Invokes a local Lambda function; resolves to its result or rejects with its error (name = errorType). */
@@ -52,6 +56,21 @@ class SfnError extends Error {
  * functions. Serves the API calls the shop makes through the SDK (`AWS_ENDPOINT_URL_SFN`):
  * StartExecution, DescribeExecution, ListExecutions, ListStateMachines, GetExecutionHistory (simplified).
  */
+/**
+ * What a definition's validation depends on: the definition and the validating library's version. A
+ * deploy keeps the keys of the definitions it validated, so that the next deploy of the same one
+ * need not validate it again.
+ */
+export function validationKey(definition: string): string {
+  aslVersion ??= (() => {
+    let dir = path.dirname(createRequire(import.meta.url).resolve('aws-local-stepfunctions'));
+    while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+    return (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+  })();
+  return createHash('sha256').update(`aws-local-stepfunctions@${aslVersion}\n${definition}`).digest('hex');
+}
+let aslVersion: string | undefined;
+
 export class LocalStepFunctions {
   readonly #options: LocalStepFunctionsOptions;
   readonly #machines = new Map<string, Machine>();
@@ -61,12 +80,21 @@ export class LocalStepFunctions {
     this.#options = options;
   }
 
-  /** Deploys a state machine; returns its ARN. The definition is validated the way CloudFormation would. */
-  addStateMachine(name: string, definition: string | Record<string, unknown>): string {
+  /**
+   * Deploys a state machine; returns its ARN. The definition is validated the way CloudFormation
+   * would, unless `validated` says that this very definition passed that validation before (see
+   * {@link validationKey}): the validator's JSON schemas take about 0.3 s to load and compile.
+   */
+  addStateMachine(
+    name: string,
+    definition: string | Record<string, unknown>,
+    options: { validated?: boolean } = {},
+  ): string {
     const arn = `arn:aws:states:${this.#options.region}:${this.#options.accountId}:stateMachine:${name}`;
     const parsed =
       typeof definition === 'string' ? (JSON.parse(definition) as Record<string, unknown>) : definition;
-    new AslStateMachine(parsed as never, { validationOptions: { checkPaths: true, checkArn: true } });
+    if (!options.validated)
+      new AslStateMachine(parsed as never, { validationOptions: { checkPaths: true, checkArn: true } });
     this.#machines.set(arn, { name, arn, definition: parsed });
     return arn;
   }

@@ -1,11 +1,17 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  ListTablesCommand,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import {
   CreateBucketCommand,
   GetObjectCommand,
@@ -148,6 +154,47 @@ describe('checkJava', () => {
 
   it('makes startDynamoDb fail with that message', async () => {
     await expect(startDynamoDb({ java: 'java-that-does-not-exist', port: 0 })).rejects.toThrow(/Java 17/);
+  });
+});
+
+describe('DynamoDB Local class archive', () => {
+  const args = (pid: number | undefined) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  it('is recorded when the first JVM exits, mapped by the next, and rebuilt for another jar or JVM', async () => {
+    const dir = join(root, 'dynamodb-cds');
+    const archive = join(dir, 'classes.jsa');
+    const first = await startDynamoDb({ port: 0, classArchiveDir: dir });
+    expect(args(first.pid)).toContain(`-XX:ArchiveClassesAtExit=${archive}.recording`);
+    expect(args(first.pid)).toContain(join(dir, 'DynamoDBLocal.jar'));
+    await first.stop();
+    expect(existsSync(archive)).toBe(true);
+    expect(existsSync(`${archive}.recording`)).toBe(false);
+
+    const second = await startDynamoDb({ port: 0, classArchiveDir: dir });
+    try {
+      expect(args(second.pid)).toContain(`-XX:SharedArchiveFile=${archive}`);
+      // Mapped, not refused (a JVM that cannot use an archive runs without it).
+      expect(readFileSync(`/proc/${second.pid}/maps`, 'utf8')).toContain(archive);
+      const client = new DynamoDBClient({
+        endpoint: second.endpoint,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+      });
+      expect((await client.send(new ListTablesCommand({}))).TableNames).toEqual([]);
+      client.destroy();
+    } finally {
+      await second.stop();
+    }
+
+    // Another jar or JVM (its key differs): rebuilt, and the next run records again. Killed while
+    // recording, that run leaves no archive (none half-written), so the one after records again.
+    writeFileSync(join(dir, 'key.json'), '{"jar":"another version"}');
+    const third = await startDynamoDb({ port: 0, classArchiveDir: dir });
+    expect(existsSync(archive)).toBe(false);
+    expect(args(third.pid)).toContain(`-XX:ArchiveClassesAtExit=${archive}.recording`);
+    process.kill(third.pid as number, 'SIGKILL');
+    await third.stop();
+    expect(existsSync(archive)).toBe(false);
+    expect(existsSync(`${archive}.recording`)).toBe(false);
   });
 });
 

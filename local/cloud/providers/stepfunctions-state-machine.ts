@@ -1,3 +1,4 @@
+import { validationKey } from '../../stepfunctions/service.ts';
 import type { Provider } from './types.ts';
 
 /** `AWS::StepFunctions::StateMachine`: the definition from the template, unchanged, run locally. */
@@ -11,6 +12,12 @@ export const stepFunctionsStateMachine: Provider = ({ props, env, name, arn }) =
     const machineArn = arn('states', `stateMachine:${machineName}`);
     return { ref: machineArn, attributes: { Arn: machineArn, Name: machineName } };
   }
-  const machineArn = env.stepFunctions.addStateMachine(machineName, definition);
+  // A definition validated by an earlier deploy (same definition, same validator) is not validated again.
+  const key = validationKey(definition);
+  const validated = env.state.validatedStateMachines ?? [];
+  const machineArn = env.stepFunctions.addStateMachine(machineName, definition, {
+    validated: validated.includes(key),
+  });
+  env.state.validatedStateMachines = [key, ...validated.filter((k) => k !== key)].slice(0, 20);
   return { ref: machineArn, attributes: { Arn: machineArn, Name: machineName } };
 };
