@@ -12,7 +12,8 @@
  *   enrich, Parquet, in DuckDB) on local files; duckdb: the bare raw → Parquet conversion (latest
  *   version per key, no validation) in DuckDB with the same threads (and its own memory limit);
  * - aggregate: the report SQL on DuckDB with the results written by our Parquet writer, as the
- *   aggregate step does; aggregate-duck: DuckDB writing the same results itself (`COPY … TO`).
+ *   aggregate step does (with its memory limit, `duckResources()`); aggregate-duck: DuckDB writing
+ *   the same results itself (`COPY … TO`).
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -175,7 +176,8 @@ async function curatedViews(engine: DuckDbEngine, dir: string) {
 
 /** As the aggregate step: the report SQL on DuckDB, rows back to Node, written by our Parquet writer. */
 async function aggregate(dir: string) {
-  const engine = await DuckDbEngine.create();
+  // As DuckDbEngine.overLake configures it for the aggregate step: bounded memory, spilling to disk.
+  const engine = await DuckDbEngine.create({ dir: path.join(dir, 'spill-aggregate'), ...duckResources() });
   const out = path.join(dir, 'aggregate-ours');
   mkdirSync(out, { recursive: true });
   const started = performance.now();
