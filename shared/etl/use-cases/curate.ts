@@ -309,7 +309,8 @@ export async function curateTable(
       await engine.run(`create or replace temp table ${checked} as ${fastChecked(spec, files)}`);
       path = 'fast';
     } catch {
-      // A line that is not one JSON object, or a record that fails a check: the exact path says which.
+      // A line that is not one JSON object, or a record that fails a check: the exact path says
+      // which. (Any other failure, such as a full disk, fails the exact path too, and is thrown there.)
     }
   }
   if (path === 'exact') await checkLines(engine, spec, checked, files);
