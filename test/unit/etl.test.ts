@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDbEngine } from '../../shared/etl/adapters/engines.ts';
 import { batchName, windowEnd } from '../../shared/etl/adapters/extract.ts';
 import { REPORT_SQL } from '../../shared/etl/domain/sql.ts';
-import { type CuratedTableName, curateTable } from '../../shared/etl/use-cases/curate.ts';
+import { type CuratedTableName, type CurateStats, curateTable } from '../../shared/etl/use-cases/curate.ts';
 
 const order = {
   order_id: '3f1c2a9e-8b7d-4c6e-9f00-112233445566',
@@ -38,12 +38,17 @@ type Lines = (string | Record<string, unknown>)[];
 let run = 0;
 
 /** Curates the given raw files (table → files of lines) on a fresh DuckDB; returns rows, rejects and stats. */
-async function curate(input: Partial<Record<CuratedTableName, Lines[]>>) {
+async function curate(input: Partial<Record<CuratedTableName, Lines[]>>, options: { exact?: boolean } = {}) {
   const out = path.join(dir, `run-${run++}`);
   const engine = await DuckDbEngine.create({ dir: path.join(out, 'spill'), memoryLimitMB: 128 });
   const result: Record<
     string,
-    { rows: Record<string, unknown>[]; rejected: Record<string, unknown>[]; stats: unknown; bytes: Buffer[] }
+    {
+      rows: Record<string, unknown>[];
+      rejected: Record<string, unknown>[];
+      stats: CurateStats;
+      bytes: Buffer[];
+    }
   > = {};
   try {
     for (const table of ['products', 'orders', 'order_items'] as const) {
@@ -55,7 +60,7 @@ async function curate(input: Partial<Record<CuratedTableName, Lines[]>>) {
       });
       const parquet = path.join(dir, `${table}-${run}.parquet`);
       const quarantine = path.join(dir, `${table}-${run}-rejected.jsonl.gz`);
-      const stats = await curateTable(engine, { table, files, parquet, quarantine });
+      const stats = await curateTable(engine, { table, files, parquet, quarantine, ...options });
       const rejected = stats.rowsQuarantined
         ? gunzipSync(readFileSync(quarantine))
             .toString()
@@ -165,6 +170,46 @@ describe('curateTable (raw → curated in DuckDB)', { timeout: 60_000 }, () => {
       expect.objectContaining({ product_id: 'p2', category: 'unknown', product_name: 'unknown' }),
     ]);
     expect(order_items.rejected.map((r) => r.reason)).toEqual(['quantity is not a positive integer']);
+  });
+
+  it('reads clean files with the JSON reader (fast path), and gives what the line-by-line path gives', async () => {
+    const cancelled = { ...order, status: 'CANCELLED', updated_at: '2025-05-02T00:00:01.000124+00:00' };
+    const input = {
+      products: [[product, { ...product, productId: 'p2', name: 'Mug', extra: { nested: [1] } }]],
+      // Blank lines, spaces and tabs included: blank on both paths (the JSON reader skips them).
+      orders: [[order, '', ' \t ', cancelled], [order]],
+      order_items: [[item, { ...item, product_id: 'p2' }, item]],
+    };
+    const fast = await curate(input);
+    const exact = await curate(input, { exact: true });
+    for (const table of ['products', 'orders', 'order_items'] as const) {
+      expect(fast[table].stats.path).toBe('fast');
+      expect(exact[table].stats.path).toBe('exact');
+      expect({ ...fast[table].stats, path: 'exact' }).toEqual(exact[table].stats);
+      expect(fast[table].bytes).toEqual(exact[table].bytes);
+    }
+    expect(fast.orders.stats).toMatchObject({ rowsRead: 3, rowsWritten: 1, duplicates: 2 });
+    expect(fast.orders.rows.map((r) => r.status)).toEqual(['CANCELLED']);
+  });
+
+  it('falls back to the line-by-line path for every line the JSON reader or a check refuses', async () => {
+    for (const bad of [
+      'null',
+      '{}',
+      '[1]',
+      '{"order_id": "broken',
+      `${JSON.stringify(order)} {}`,
+      { ...order, region: 'mars' },
+    ]) {
+      const { orders } = await curate({ orders: [[order, bad]] });
+      expect(orders.stats).toMatchObject({ path: 'exact', rowsRead: 2, rowsQuarantined: 1, rowsWritten: 1 });
+      expect(orders.rejected).toEqual([
+        expect.objectContaining({ line: 2, record: typeof bad === 'string' ? bad : JSON.stringify(bad) }),
+      ]);
+    }
+    // Duplicate fields: the JSON reader refuses them, from_json takes the record (the exact path decides).
+    const { orders } = await curate({ orders: [[`{"region": "us", ${JSON.stringify(order).slice(1)}`]] });
+    expect(orders.stats).toMatchObject({ path: 'exact', rowsRead: 1, rowsQuarantined: 0, rowsWritten: 1 });
   });
 
   it('writes the same bytes for the same input (re-runs leave identical objects)', async () => {

@@ -46,11 +46,26 @@ export interface DuckDbOptions {
   threads?: number;
 }
 
-/** DuckDB's settings: bounded memory, spilling under `dir`, output in insertion order. */
+/**
+ * Freed memory DuckDB hands back to the OS once this much is freed (its `allocator_*_flush_threshold`
+ * settings; the defaults are 128 and 512 MB). Without jemalloc (not in the npm build), glibc keeps
+ * what DuckDB frees: after one stage of the transform RSS stayed where the stage peaked, and the next
+ * stage's peak came on top (1M orders: 568 MB peak RSS, 488 MB with 16 MB).
+ */
+const FLUSH_THRESHOLD = '16MB';
+
+/**
+ * DuckDB's settings: bounded memory (freed memory returned to the OS), spilling under `dir`, output
+ * in insertion order.
+ */
 export function duckSettings(options: DuckDbOptions): Record<string, string> {
   return {
     threads: String(options.threads ?? 1),
-    ...(options.memoryLimitMB && { memory_limit: `${options.memoryLimitMB}MB` }),
+    ...(options.memoryLimitMB && {
+      memory_limit: `${options.memoryLimitMB}MB`,
+      allocator_flush_threshold: FLUSH_THRESHOLD,
+      allocator_bulk_deallocation_flush_threshold: FLUSH_THRESHOLD,
+    }),
     ...(options.dir && { temp_directory: options.dir }),
     preserve_insertion_order: 'true',
   };
