@@ -12,7 +12,7 @@
  *   enrich, Parquet, in DuckDB) on local files; duckdb: the bare raw → Parquet conversion (latest
  *   version per key, no validation) in DuckDB with the same threads (and its own memory limit);
  * - aggregate: the report SQL on DuckDB with the results written by our Parquet writer, as the
- *   aggregate step does (but without its memory limit, see `aggregate`); aggregate-duck: DuckDB
+ *   aggregate step does (with its memory limit); aggregate-duck: DuckDB
  *   writing the same results itself (`COPY … TO`).
  */
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -176,10 +176,8 @@ async function curatedViews(engine: DuckDbEngine, dir: string) {
 
 /** As the aggregate step: the report SQL on DuckDB, rows back to Node, written by our Parquet writer. */
 async function aggregate(dir: string) {
-  // Without the memory limit DuckDbEngine.overLake sets (duckResources(): 256 MB off Lambda): with
-  // it, the report SQL's windows (latest version per key over all curated rows) run out of memory
-  // at 1M orders. On Lambda the aggregate function gets half of its 2,048 MB.
-  const engine = await DuckDbEngine.create();
+  // With the memory limit and threads DuckDbEngine.overLake sets (duckResources(): 256 MB off Lambda).
+  const engine = await DuckDbEngine.create({ dir: path.join(dir, 'spill-aggregate'), ...duckResources() });
   const out = path.join(dir, 'aggregate-ours');
   mkdirSync(out, { recursive: true });
   const started = performance.now();

@@ -142,7 +142,7 @@ export const row: BenchRow = {
         '<=',
         512,
         'MB',
-        `extract ${l.extract?.peakRssMB} MB, transform ${l.ours?.peakRssMB} MB, aggregate ${l.agg?.peakRssMB} MB: the transform is DuckDB's memory_limit (${duckResources().memoryLimitMB} MB) on top of about 150 MB of Node and DuckDB before any work, plus what glibc holds between DuckDB's flushes; the aggregate runs here without a limit (with ${duckResources().memoryLimitMB} MB its report SQL's windows run out of memory at 1M orders) (the DuckDB baseline, with no validation, peaked at ${l.duck?.peakRssMB} MB)`,
+        `extract ${l.extract?.peakRssMB} MB, transform ${l.ours?.peakRssMB} MB, aggregate ${l.agg?.peakRssMB} MB: the transform is DuckDB's memory_limit (${duckResources().memoryLimitMB} MB) on top of about 150 MB of Node and DuckDB before any work, plus what glibc holds between DuckDB's flushes; the aggregate the same limit and threads (the DuckDB baseline, with no validation, peaked at ${l.duck?.peakRssMB} MB)`,
       ),
       goal(
         `extract time growth ${small.toLocaleString('en-US')} → ${size} (1.00 = linear)`,
