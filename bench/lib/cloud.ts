@@ -26,7 +26,7 @@ export interface RunningCloud {
   logs: Record<string, unknown>[];
   token(sub: string, admin?: boolean): Promise<string>;
   /** RSS of the whole process tree (local cloud, workers, emulators) in MB, and its process count. */
-  rss(): { mb: number; rssMb: number; processes: number };
+  rss(): ReturnType<typeof treeRss>;
   stop(): Promise<void>;
 }
 
@@ -295,12 +295,27 @@ function processKind(p: TreeProcess, rootPid: number): string {
  * pages counted once), and `rssMb`, the sum of RSS (shared pages counted in every process that maps
  * them), with its process count.
  */
-export function treeRss(rootPid: number): { mb: number; rssMb: number; processes: number } {
+export function treeRss(rootPid: number): {
+  mb: number;
+  rssMb: number;
+  processes: number;
+  /** PSS in MB and process count by kind of process (as {@link treeCpuByKind} names them). */
+  byKind: Record<string, { mb: number; processes: number }>;
+} {
   const tree = processTree(rootPid);
+  const byKind: Record<string, { mb: number; processes: number }> = {};
+  for (const p of tree) {
+    const name = processKind(p, rootPid);
+    const kind = byKind[name] ?? { mb: 0, processes: 0 };
+    kind.mb += p.pssKb / 1024;
+    kind.processes++;
+    byKind[name] = kind;
+  }
   return {
     mb: tree.reduce((n, p) => n + p.pssKb, 0) / 1024,
     rssMb: tree.reduce((n, p) => n + p.rssKb, 0) / 1024,
     processes: tree.length,
+    byKind,
   };
 }
 

@@ -9,7 +9,7 @@
  */
 import { cpus, loadavg } from 'node:os';
 import * as path from 'node:path';
-import { call, processTree, type RunningCloud, startCloud } from '../lib/cloud.ts';
+import { call, processTree, type RunningCloud, startCloud, type treeRss } from '../lib/cloud.ts';
 import { type BenchRow, goal, measure, runConcurrently } from '../lib/row.ts';
 
 /** PSS in MB of the emulator processes of a local cloud (DynamoDB Local's Java, Postgres, s3rver). */
@@ -44,8 +44,8 @@ export const row: BenchRow = {
     const stateDir = path.join(ctx.scratch, 'local-cloud');
     const burst = ctx.quick ? 1_000 : 10_000;
     const cold = await startCloud({ root: ctx.root, stateDir });
-    let idle: { mb: number; rssMb: number; processes: number };
-    let after: { mb: number; rssMb: number; processes: number };
+    let idle: ReturnType<typeof treeRss>;
+    let after: ReturnType<typeof treeRss>;
     let idleEmulators: number;
     let afterEmulators: number;
     let failed = 0;
@@ -124,7 +124,12 @@ export const row: BenchRow = {
           'MB',
           'emulators alone',
           afterEmulators,
-          `${failed} of ${burst} answered ≥ 400; RSS summed over the processes: ${Math.round(after.rssMb)} MB`,
+          `${failed} of ${burst} answered ≥ 400; RSS summed over the processes: ${Math.round(after.rssMb)} MB; PSS by kind: ${Object.entries(
+            after.byKind,
+          )
+            .sort((a, b) => b[1].mb - a[1].mb)
+            .map(([kind, k]) => `${kind} ${Math.round(k.mb)} MB (${k.processes})`)
+            .join(', ')}`,
         ),
       ],
       goals: [
