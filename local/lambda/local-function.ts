@@ -441,7 +441,9 @@ export class LocalFunction {
    */
   private waitForPatience(): void {
     if (this.patienceTimer || this.stopped || this.pool.size >= this.maxConcurrency) return;
-    const wait = Math.max(0, this.initEstimateMs - this.queuedMs());
+    // Past it already: the budget wakes the function when a slot may be had (no polling meanwhile).
+    const wait = this.initEstimateMs - this.queuedMs();
+    if (wait <= 0) return;
     this.patienceTimer = setTimeout(() => {
       this.patienceTimer = undefined;
       this.pump();
