@@ -125,7 +125,7 @@ export class WorkerBudget {
   /** @internal */
   onIdle(slot: Slot, evict: () => void, keepMs: number): void {
     this.#idle.delete(slot);
-    this.#idle.set(slot, { evict, since: performance.now(), keepMs });
+    this.#idle.set(slot, { evict, evictableAt: performance.now() + keepMs });
     this.#rebalance();
   }
 
@@ -143,15 +143,15 @@ export class WorkerBudget {
   /** Whether an idle worker may be evicted now. */
   #evictable(): boolean {
     const now = performance.now();
-    for (const entry of this.#idle.values()) if (now - entry.since >= entry.keepMs) return true;
+    for (const entry of this.#idle.values()) if (entry.evictableAt <= now) return true;
     return false;
   }
 
   #recheckLater(): void {
     if (this.#recheck || this.#idle.size === 0) return;
-    const now = performance.now();
-    let wait = Number.POSITIVE_INFINITY;
-    for (const { since, keepMs } of this.#idle.values()) wait = Math.min(wait, since + keepMs - now);
+    let first = Number.POSITIVE_INFINITY;
+    for (const { evictableAt } of this.#idle.values()) first = Math.min(first, evictableAt);
+    const wait = first - performance.now();
     this.#recheck = setTimeout(() => {
       this.#recheck = undefined;
       this.#rebalance();
@@ -195,8 +195,8 @@ export class WorkerBudget {
    */
   #evictOldest(): boolean {
     const now = performance.now();
-    for (const [slot, { evict, since, keepMs }] of this.#idle) {
-      if (now - since < keepMs) continue;
+    for (const [slot, { evict, evictableAt }] of this.#idle) {
+      if (evictableAt > now) continue;
       this.#idle.delete(slot);
       slot.released = true;
       this.#free(slot.member);
@@ -215,10 +215,8 @@ export class WorkerBudget {
 
 interface IdleEntry {
   evict: () => void;
-  /** When it went idle (performance.now()). */
-  since: number;
-  /** How long it is kept before it may be evicted. */
-  keepMs: number;
+  /** From when it may be evicted (performance.now(): when it went idle, plus its keepMs). */
+  evictableAt: number;
 }
 
 class Slot implements WorkerSlot {
